@@ -1,0 +1,21 @@
+"""skae: scikit-learn autoencoders, trained with PyTorch through skorch."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from importlib.metadata import PackageNotFoundError, version
+
+from skae._autoencoder import AutoencoderTransformer
+from skae._denoising import DenoisingAutoencoder
+from skae._sparse import SparseAutoencoder
+
+try:
+    __version__ = version("skae")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+__all__ = [
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "SparseAutoencoder",
+    "__version__",
+]

@@ -1,0 +1,230 @@
+"""AutoencoderTransformer: the plain autoencoder, a nonlinear PCA."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from skae._base import _BaseAutoencoder
+
+
+class AutoencoderTransformer(_BaseAutoencoder):
+    """Autoencoder dimensionality reduction: a nonlinear PCA.
+
+    An encoder network maps each sample to a code of `n_components` values
+    and a mirrored decoder maps it back; both are trained to minimise the
+    reconstruction error. `transform` returns the codes, `inverse_transform`
+    the reconstructions, and `score` the negative reconstruction error, so the
+    estimator drops in wherever :class:`~sklearn.decomposition.PCA` stands.
+
+    Read more in the :ref:`User Guide <autoencoder>`.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the code (latent space), as in :class:`~sklearn.decomposition.PCA`.
+        Must not exceed the number of features: a wider code could copy its
+        input.
+
+    hidden_layer_sizes : int or tuple of int, default=(256, 128)
+        Widths of the encoder's hidden layers, from the input inward. The
+        decoder mirrors them. ``()`` gives a single linear map each way.
+
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
+            default="relu"
+        Activation after every hidden layer. ``"identity"`` with no hidden
+        layers and ``loss="mse"`` makes a linear autoencoder, whose optimum
+        spans the same subspace as PCA.
+
+    output_activation : {"identity", "sigmoid"}, default="identity"
+        Activation of the decoder's last layer. ``"sigmoid"`` bounds the
+        reconstruction to [0, 1], which suits data scaled by MinMaxScaler and
+        is required by ``loss="bce"``.
+
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss: mean squared error, or binary cross-entropy for
+        data in [0, 1] (with ``output_activation="sigmoid"``).
+
+    alpha : float, default=0.0
+        L2 penalty (weight decay) on the network's weights, passed to the Adam
+        optimizer as ``weight_decay``.
+
+    batch_size : int, default=256
+        Size of the minibatches. Fewer samples than `batch_size` make a single,
+        smaller batch.
+
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimizer.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data), as in
+        :class:`~sklearn.neural_network.MLPRegressor`. Training stops sooner
+        when the loss stops improving (see `tol` and `n_iter_no_change`).
+
+    early_stopping : bool, default=False
+        Whether to hold out `validation_fraction` of the training data and
+        stop when its reconstruction loss stops improving, restoring the best
+        weights seen.
+
+    validation_fraction : float, default=0.1
+        Proportion of the training data held out for early stopping. Only
+        used if `early_stopping` is True.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without an improvement of at least `tol` before
+        training stops.
+
+    tol : float, default=1e-4
+        Relative improvement of the monitored loss (validation loss with
+        `early_stopping`, training loss otherwise) below which an epoch counts
+        as no improvement.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and any
+        training noise. Pass an int for reproducible results across calls.
+        ``None`` draws a fresh seed from the operating system. Global numpy,
+        python and torch RNG states are never changed.
+        See :term:`Glossary <random_state>`.
+
+    device : str, default="cpu"
+        Torch device to train and infer on: ``"cpu"``, ``"cuda"``,
+        ``"cuda:<index>"``, or ``"auto"`` for a GPU when one is available.
+
+    verbose : int, default=0
+        0 is silent; 1 or more prints a per-epoch log and a progress bar
+        (through skorch).
+
+    warm_start : bool, default=False
+        When True, a further call to `fit` continues training the current
+        network instead of starting afresh. See :term:`the Glossary
+        <warm_start>`.
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) for
+        power users, e.g. a learning-rate scheduler or checkpointing. They are
+        copied at `fit`, so the objects passed here are left untouched.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    net_ : skorch.NeuralNet
+        The fitted skorch net that holds the module, optimizer and history.
+
+    encoder_ : torch.nn.Module
+        The fitted encoder, in eval mode.
+
+    decoder_ : torch.nn.Module
+        The fitted decoder, in eval mode.
+
+    n_iter_ : int
+        Number of epochs trained, over all calls to `fit` and `partial_fit`
+        since the network was built.
+
+    loss_curve_ : list of float
+        Training loss at the end of each epoch (including any penalty).
+
+    validation_scores_ : list of float or None
+        Negative validation reconstruction error at each epoch when
+        `early_stopping` is True, else None.
+
+    best_validation_score_ : float or None
+        Best of `validation_scores_`, else None.
+
+    best_loss_ : float
+        Lowest monitored loss: validation loss with `early_stopping`, training
+        loss otherwise.
+
+    reconstruction_error_ : float
+        Mean squared reconstruction error on the training data after fitting.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+    DenoisingAutoencoder : Learns to undo noise added to its training input.
+    SparseAutoencoder : Penalises the code towards sparsity.
+
+    Notes
+    -----
+    The training objective is the mean squared (or binary cross-entropy)
+    reconstruction error, minimised with Adam on minibatches. With
+    ``activation="identity"``, ``hidden_layer_sizes=()`` and ``loss="mse"``
+    the optimum spans the PCA subspace [1]_; hidden layers make the map
+    nonlinear.
+
+    Training runs in float32 on `device`; `transform`, `inverse_transform` and
+    `score_samples` return the dtype of their input (float32 or float64). With
+    an int `random_state`, two fits on the CPU give identical results.
+
+    References
+    ----------
+    .. [1] G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality
+       of data with neural networks", Science 313(5786), 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import minmax_scale
+    >>> from skae import AutoencoderTransformer
+    >>> X = minmax_scale(load_digits().data).astype("float32")
+    >>> ae = AutoencoderTransformer(n_components=8, max_iter=5, random_state=0)
+    >>> Z = ae.fit_transform(X)
+    >>> Z.shape, Z.dtype
+    ((1797, 8), dtype('float32'))
+    >>> ae.inverse_transform(Z).shape
+    (1797, 64)
+    >>> ae.get_feature_names_out()[:2]
+    array(['autoencodertransformer0', 'autoencodertransformer1'], dtype=object)
+    """
+
+    _allow_overcomplete = False
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="identity",
+        loss="mse",
+        alpha=0.0,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        shuffle=True,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            loss=loss,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            shuffle=shuffle,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            warm_start=warm_start,
+            callbacks=callbacks,
+        )

@@ -1,0 +1,478 @@
+"""Shared base class of the skae autoencoders: parameters, fit, transform, score."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import copy
+import warnings
+from functools import partial
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping, ProgressBar
+
+from skae._compat import Interval, StrOptions, _fit_context
+from skae._modules import ACTIVATIONS, Autoencoder
+from skae._net import (
+    AutoencoderNet,
+    BatchIterator,
+    DivergenceCheck,
+    RowDataset,
+    validation_split,
+)
+from skae._utils import (
+    PREDICT_BATCH_VALUES,
+    TORCH_DTYPES,
+    make_seed,
+    resolve_device,
+    rows_to_tensor,
+    seeded,
+    to_numpy,
+)
+
+FLOAT_DTYPES = [np.float64, np.float32]
+
+
+def _noop(*args, **kwargs):
+    """Swallow skorch's early-stopping message when not verbose."""
+
+
+class _BaseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Base class for the skae autoencoders.
+
+    Warning: This class should not be used directly. Use the derived classes
+    instead. It owns validation, training through a private skorch net,
+    inference and scoring; a kind changes behaviour through the private hooks
+    ``_corrupt``, ``_penalty`` and ``_code_activation`` only.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [StrOptions({"identity", "sigmoid"})],
+        "loss": [StrOptions({"mse", "bce"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "callbacks": [list, None],
+    }
+
+    # Whether codes wider than the input make sense for this kind. A plain
+    # autoencoder with n_components >= n_features can learn the identity.
+    _allow_overcomplete = True
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        output_activation="identity",
+        loss="mse",
+        alpha=0.0,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        shuffle=True,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder to reconstruct `X`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Memory-mapped and sparse inputs are converted batch
+            by batch, never as a whole.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        first_call = not (self.warm_start and hasattr(self, "net_"))
+        return self._fit(X, epochs=self.max_iter, first_call=first_call)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch over `X`, keeping the weights learned so far.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, epochs=1, first_call=not hasattr(self, "net_"))
+
+    def transform(self, X):
+        """Encode `X` into the latent space.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The codes, in the dtype of `X` (float32 or float64).
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._predict(self._encode, X)
+
+    def inverse_transform(self, X):
+        """Decode codes back into the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, such as the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features_in_)
+            The reconstruction, in the dtype of `X`.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=FLOAT_DTYPES)
+        if X.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but inverse_transform expects "
+                f"{self.n_components} (n_components): pass the output of transform."
+            )
+        return self._predict(self._decode, X)
+
+    def score_samples(self, X):
+        """Return the negative mean squared reconstruction error of each sample.
+
+        Higher is better; low values flag samples unlike the training data,
+        which makes this an anomaly score.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Negative mean over features of the squared reconstruction error.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._predict(self._negative_errors, X)
+
+    def score(self, X, y=None):
+        """Return the negative mean squared reconstruction error of `X`.
+
+        Higher is better, as everywhere in scikit-learn. Noise and sparsity
+        penalties are training devices and are not part of the score.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Negative mean squared reconstruction error.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def encoder_(self):
+        """The fitted encoder (a :class:`torch.nn.Module`)."""
+        return self.net_.module_.encoder
+
+    @property
+    def decoder_(self):
+        """The fitted decoder (a :class:`torch.nn.Module`)."""
+        return self.net_.module_.decoder
+
+    @property
+    def _n_features_out(self):
+        """Number of codes, for :meth:`get_feature_names_out`."""
+        return self.n_components
+
+    def _corrupt(self, X):
+        """Return the training input fed to the encoder; the target stays `X`."""
+        return X
+
+    def _penalty(self, Z):
+        """Return a term added to the training loss from the codes, or None."""
+        return None
+
+    def _code_activation(self):
+        """Return the name of the activation applied to the codes."""
+        return "identity"
+
+    def _fit(self, X, *, epochs, first_call):
+        """Validate, (re)build the net if needed and train for `epochs`."""
+        X = self._validate_input(X, reset=first_call)
+        if first_call:
+            self._check_n_components(X.shape[1])
+            self._seed = make_seed(self.random_state)
+            self.net_ = self._make_net(X.shape[1], resolve_device(self.device))
+        device = torch.device(self.net_.device)
+        n_before = len(self.net_.history) if self.net_.initialized_ else 0
+        X_train = X
+        if isinstance(X, np.ndarray) and not isinstance(X, np.memmap):
+            if device.type != "cpu":
+                # One upload, then batches are gathered on the GPU.
+                X_train = torch.as_tensor(X, dtype=torch.float32, device=device)
+        with seeded(self._seed + n_before, device):
+            if not self.net_.initialized_:
+                self.net_.initialize()
+            self.net_.partial_fit(X_train, epochs=epochs)
+        self._set_fitted_attributes()
+        self.reconstruction_error_ = -float(
+            np.mean(self._predict(self._negative_errors, X))
+        )
+        n_run = self.n_iter_ - n_before
+        if epochs > 1 and n_run == epochs and not self._stopped_early():
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet. Increase max_iter for a "
+                "lower reconstruction error.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _validate_input(self, X, *, reset):
+        """Check `X` (numeric, finite, right width; in [0, 1] for BCE)."""
+        try:
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=("csr", "csc"),
+                dtype=FLOAT_DTYPES,
+                reset=reset,
+            )
+        except ValueError as exc:
+            if "could not convert" not in str(exc):
+                raise
+            raise ValueError(
+                f"{type(self).__name__} needs numeric input, but {exc}. Encode text "
+                "or categorical columns first, e.g. with OneHotEncoder in a "
+                "ColumnTransformer."
+            ) from exc
+        if self.loss == "bce" and X.shape[0] and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                f"loss='bce' needs data in [0, 1], but X has values in "
+                f"[{X.min():.3g}, {X.max():.3g}]. Scale it with MinMaxScaler or use "
+                "loss='mse'."
+            )
+        return X
+
+    def _check_n_components(self, n_features):
+        """Refuse parameter combinations that cannot be trained well."""
+        if not self._allow_overcomplete and self.n_components > n_features:
+            raise ValueError(
+                f"n_components={self.n_components} must be <= n_features="
+                f"{n_features} for {type(self).__name__}: a code wider than the input "
+                "can learn to copy it. Lower n_components, or use SparseAutoencoder "
+                "or DenoisingAutoencoder for over-complete codes."
+            )
+        if self.loss == "bce" and self.output_activation != "sigmoid":
+            raise ValueError(
+                "loss='bce' compares probabilities, so it needs "
+                "output_activation='sigmoid'."
+            )
+
+    def _make_net(self, n_features, device):
+        """Build the (uninitialised) skorch net for data of `n_features`."""
+        hidden = self.hidden_layer_sizes
+        hidden = (hidden,) if isinstance(hidden, Integral) else tuple(hidden)
+        if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers; got {hidden!r}."
+            )
+        callbacks = [("divergence_check", DivergenceCheck())]
+        callbacks.append(("early_stopping", self._early_stopping_callback()))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        # Deep copies: skorch initialises callbacks in place, and fit must not
+        # change the objects the user passed as parameters.
+        callbacks += copy.deepcopy(self.callbacks or [])
+        train_split = None
+        if self.early_stopping:
+            train_split = partial(
+                validation_split, fraction=self.validation_fraction, seed=self._seed
+            )
+        criterion = torch.nn.MSELoss if self.loss == "mse" else torch.nn.BCELoss
+        return AutoencoderNet(
+            module=Autoencoder,
+            module__n_features=n_features,
+            module__n_components=self.n_components,
+            module__hidden_layer_sizes=hidden,
+            module__activation=self.activation,
+            module__code_activation=self._code_activation(),
+            module__output_activation=self.output_activation,
+            criterion=criterion,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.alpha,
+            lr=self.learning_rate_init,
+            max_epochs=self.max_iter,
+            batch_size=self.batch_size,
+            dataset=RowDataset,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=self.shuffle,
+            iterator_train__device=device,
+            iterator_valid=BatchIterator,
+            iterator_valid__device=device,
+            train_split=train_split,
+            callbacks=callbacks,
+            device=str(device),
+            verbose=self.verbose,
+            warm_start=True,
+            corrupt=self._corrupt,
+            penalty=self._penalty,
+        )
+
+    def _early_stopping_callback(self):
+        """Stop on a validation (early_stopping) or training loss plateau."""
+        return EarlyStopping(
+            monitor="valid_loss" if self.early_stopping else "train_loss",
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="rel",
+            load_best=self.early_stopping,
+            sink=print if self.verbose else _noop,
+        )
+
+    def _stopped_early(self):
+        """Whether the last training call ended on a loss plateau."""
+        callback = dict(self.net_.callbacks_)["early_stopping"]
+        return callback.misses_ >= callback.patience
+
+    def _set_fitted_attributes(self):
+        """Read the training history into scikit-learn style attributes."""
+        history = self.net_.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        if self.early_stopping:
+            self.validation_scores_ = [-float(v) for v in history[:, "valid_loss"]]
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = -self.best_validation_score_
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_)
+        self.net_.module_.eval()
+
+    def _predict(self, function, X):
+        """Apply `function(module, X_batch)` to `X` batch by batch.
+
+        Inference runs in eval mode under :func:`torch.inference_mode`, in the
+        precision of `X`: float64 input goes through a float64 copy of the
+        network, so results do not depend on how rows are batched.
+        """
+        device = torch.device(self.net_.device)
+        dtype = TORCH_DTYPES[X.dtype]
+        module = self.net_.module_.eval()
+        if dtype != torch.float32:
+            module = copy.deepcopy(module).to(dtype)
+        batch_size = max(1, PREDICT_BATCH_VALUES // max(X.shape[1], 1))
+        with torch.inference_mode():
+            outputs = [
+                to_numpy(
+                    function(
+                        module,
+                        rows_to_tensor(X, slice(i, i + batch_size), device, dtype),
+                    ),
+                    X.dtype,
+                )
+                for i in range(0, X.shape[0], batch_size)
+            ]
+        return np.concatenate(outputs)
+
+    @staticmethod
+    def _encode(module, X):
+        """Codes of a batch."""
+        return module.encoder(X)
+
+    @staticmethod
+    def _decode(module, Z):
+        """Reconstructions of a batch of codes."""
+        return module.decoder(Z)
+
+    @staticmethod
+    def _negative_errors(module, X):
+        """Per-row negative mean squared reconstruction error of a batch."""
+        X_reconstructed, _ = module(X)
+        return -((X_reconstructed - X) ** 2).mean(dim=1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
