@@ -1,0 +1,326 @@
+"""Shared behaviour of the three autoencoders (parametrized over the classes)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import pickle
+import random
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+from skorch.callbacks import Callback
+
+from tests.conftest import FAST_PARAMS
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+PARAMS = {**FAST_PARAMS, "n_components": 2}
+
+
+def _fit(Estimator, X, **params):
+    """Fit an estimator with the fast parameters, overridden by `params`."""
+    return Estimator(**{**PARAMS, **params}).fit(X)
+
+
+def test_pipeline_grid_search_over_n_components(Estimator, X_lowrank):
+    """Check that the estimator works in a Pipeline searched by GridSearchCV."""
+    y = (X_lowrank[:, 0] > np.median(X_lowrank[:, 0])).astype(int)
+    pipe = make_pipeline(MinMaxScaler(), Estimator(**PARAMS), LogisticRegression())
+    step = type(pipe[1]).__name__.lower()
+    search = GridSearchCV(pipe, {f"{step}__n_components": [1, 3]}, cv=2)
+    search.fit(X_lowrank, y)
+    assert search.best_params_[f"{step}__n_components"] in (1, 3)
+    assert 0.5 <= search.score(X_lowrank, y) <= 1.0
+
+
+def test_set_output_pandas_names_columns(Estimator, X_lowrank):
+    """Check that set_output(transform="pandas") gives prefixed column names."""
+    columns = [f"f{i}" for i in range(X_lowrank.shape[1])]
+    df = pd.DataFrame(X_lowrank, columns=columns)
+    ae = Estimator(**PARAMS).set_output(transform="pandas").fit(df)
+    Z = ae.transform(df)
+    prefix = Estimator.__name__.lower()
+    assert list(Z.columns) == [f"{prefix}0", f"{prefix}1"]
+    assert_array_equal(ae.feature_names_in_, columns)
+    assert_array_equal(ae.get_feature_names_out(), [f"{prefix}0", f"{prefix}1"])
+
+
+@pytest.mark.parametrize("method", ["transform", "score_samples", "inverse_transform"])
+def test_methods_preserve_dtype(Estimator, X_lowrank, dtype, method):
+    """Check that float32 and float64 inputs give outputs of the same dtype."""
+    X = X_lowrank.astype(dtype)
+    ae = _fit(Estimator, X)
+    data = ae.transform(X) if method == "inverse_transform" else X
+    assert getattr(ae, method)(data).dtype == dtype
+
+
+def test_fit_leaves_input_unchanged(Estimator, X_lowrank, dtype):
+    """Check that fit and transform never modify the caller's array."""
+    X = X_lowrank.astype(dtype)
+    X_copy = X.copy()
+    ae = _fit(Estimator, X)
+    ae.transform(X)
+    ae.score(X)
+    assert_array_equal(X, X_copy)
+
+
+def test_fit_same_random_state_is_reproducible(Estimator, X_lowrank):
+    """Check that two fits with the same int random_state give identical codes."""
+    Z1 = _fit(Estimator, X_lowrank, random_state=3).transform(X_lowrank)
+    Z2 = _fit(Estimator, X_lowrank, random_state=3).transform(X_lowrank)
+    Z3 = _fit(Estimator, X_lowrank, random_state=4).transform(X_lowrank)
+    assert_array_equal(Z1, Z2)
+    assert not np.allclose(Z1, Z3)
+
+
+@pytest.mark.parametrize("random_state", [0, None, np.random.RandomState(0)])
+def test_fit_leaves_global_rng_untouched(Estimator, X_lowrank, random_state):
+    """Check that fit leaves the torch, numpy and python global RNGs as found."""
+    torch_state = torch.random.get_rng_state()
+    numpy_state = np.random.get_state()  # noqa: NPY002 (the global state is the point)
+    python_state = random.getstate()
+    _fit(Estimator, X_lowrank, random_state=random_state, early_stopping=True)
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    assert_array_equal(np.random.get_state()[1], numpy_state[1])  # noqa: NPY002
+    assert random.getstate() == python_state
+
+
+def test_fit_decreases_loss(Estimator, X_lowrank):
+    """Check that training lowers the loss and records sklearn-style attributes."""
+    ae = _fit(Estimator, X_lowrank, max_iter=30)
+    assert ae.n_iter_ == len(ae.loss_curve_) <= 30
+    assert ae.loss_curve_[-1] < 0.5 * ae.loss_curve_[0]
+    assert ae.best_loss_ == min(ae.loss_curve_)
+    assert ae.validation_scores_ is None
+    assert_allclose(ae.reconstruction_error_, -ae.score(X_lowrank), rtol=1e-5)
+    assert not ae.encoder_.training and not ae.decoder_.training
+
+
+def test_score_is_negative_reconstruction_mse(Estimator, X_lowrank):
+    """Check that score and score_samples are the negative reconstruction MSE."""
+    ae = _fit(Estimator, X_lowrank)
+    X_reconstructed = ae.inverse_transform(ae.transform(X_lowrank))
+    errors = ((X_lowrank - X_reconstructed) ** 2).mean(axis=1)
+    assert_allclose(ae.score_samples(X_lowrank), -errors, rtol=1e-6)
+    assert_allclose(ae.score(X_lowrank), -errors.mean(), rtol=1e-6)
+
+
+def test_early_stopping_records_validation(Estimator, X_lowrank):
+    """Check that early stopping records validation scores and stops on a plateau."""
+    ae = _fit(Estimator, X_lowrank, early_stopping=True, max_iter=300, tol=0.5)
+    assert ae.n_iter_ < 300
+    assert len(ae.validation_scores_) == ae.n_iter_
+    assert ae.best_validation_score_ == max(ae.validation_scores_)
+    assert ae.best_loss_ == -ae.best_validation_score_
+
+
+def test_fit_warns_when_max_iter_is_reached(Estimator, X_lowrank):
+    """Check that fit warns, as MLP does, when training has not converged."""
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        Estimator(**PARAMS).fit(X_lowrank)
+
+
+def test_partial_fit_continues_training(Estimator, X_lowrank):
+    """Check that partial_fit runs one epoch per call and keeps the weights."""
+    ae = Estimator(**PARAMS)
+    ae.partial_fit(X_lowrank)
+    weights = [p.detach().clone() for p in ae.encoder_.parameters()]
+    ae.partial_fit(X_lowrank)
+    assert ae.n_iter_ == 2
+    changed = [
+        not torch.equal(w, p)
+        for w, p in zip(weights, ae.encoder_.parameters(), strict=True)
+    ]
+    assert any(changed)
+
+
+def test_warm_start_continues_from_fitted_weights(Estimator, X_lowrank):
+    """Check that warm_start=True resumes training instead of restarting."""
+    ae = _fit(Estimator, X_lowrank, warm_start=True)
+    first_loss = ae.loss_curve_[-1]
+    ae.fit(X_lowrank)
+    assert ae.n_iter_ == 2 * PARAMS["max_iter"]
+    assert ae.loss_curve_[PARAMS["max_iter"]] < ae.loss_curve_[0]
+    assert ae.loss_curve_[-1] < first_loss
+
+
+@pytest.mark.parametrize("n_samples, n_features", [(1, 5), (7, 5), (40, 1)])
+def test_fit_small_shapes(Estimator, n_samples, n_features):
+    """Check that one sample, one feature and fewer samples than a batch work."""
+    X = np.random.RandomState(0).uniform(size=(n_samples, n_features))
+    ae = _fit(Estimator, X, n_components=1, batch_size=32)
+    assert ae.transform(X).shape == (n_samples, 1)
+    assert ae.inverse_transform(ae.transform(X)).shape == X.shape
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_matches_dense(Estimator, X_lowrank, fmt):
+    """Check that sparse input gives the same model and codes as dense input."""
+    X = np.where(X_lowrank > 0.5, X_lowrank, 0.0)
+    Z_dense = _fit(Estimator, X).transform(X)
+    X_sparse = sp.csr_matrix(X).asformat(fmt)
+    ae = _fit(Estimator, X_sparse)
+    assert_allclose(ae.transform(X_sparse), Z_dense, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads), ("joblib", None)])
+def test_persistence_round_trip(Estimator, X_lowrank, tmp_path, dump, load):
+    """Check that pickle and joblib round trips give identical outputs."""
+    ae = _fit(Estimator, X_lowrank)
+    if dump == "joblib":
+        joblib.dump(ae, tmp_path / "ae.joblib")
+        restored = joblib.load(tmp_path / "ae.joblib")
+    else:
+        restored = load(dump(ae))
+    assert_array_equal(restored.transform(X_lowrank), ae.transform(X_lowrank))
+    assert restored.score(X_lowrank) == ae.score(X_lowrank)
+
+
+def test_clone_is_unfitted_with_same_params(Estimator, X_lowrank):
+    """Check that clone gives an unfitted copy with the same parameters."""
+    ae = _fit(Estimator, X_lowrank)
+    copy = clone(ae)
+    assert copy.get_params() == ae.get_params()
+    with pytest.raises(NotFittedError):
+        copy.transform(X_lowrank)
+
+
+def test_callbacks_parameter_is_not_mutated(Estimator, X_lowrank):
+    """Check that user callbacks are copied, not changed, by fit."""
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.n_epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.n_epochs += 1
+
+    callback = CountEpochs()
+    ae = _fit(Estimator, X_lowrank, callbacks=[("count", callback)])
+    assert not hasattr(callback, "n_epochs")
+    assert dict(ae.net_.callbacks_)["count"].n_epochs == PARAMS["max_iter"]
+
+
+def test_verbose_prints_epoch_log(Estimator, X_lowrank, capsys):
+    """Check that verbose=1 prints skorch's per-epoch log, and 0 prints nothing."""
+    _fit(Estimator, X_lowrank, max_iter=2)
+    assert capsys.readouterr().out == ""
+    _fit(Estimator, X_lowrank, max_iter=2, verbose=1)
+    assert "train_loss" in capsys.readouterr().out
+
+
+def test_device_auto_resolves(Estimator, X_lowrank):
+    """Check that device="auto" picks CUDA when there is one and CPU otherwise."""
+    ae = _fit(Estimator, X_lowrank, device="auto")
+    assert ae.net_.device == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# ----------------------------------------------------------------------------
+# Errors: each names the problem and the fix.
+
+
+@pytest.mark.parametrize(
+    "value, match", [(np.nan, "Input X contains NaN"), (np.inf, "infinity")]
+)
+def test_fit_rejects_non_finite(Estimator, X_lowrank, value, match):
+    """Check that NaN and inf raise sklearn's ValueError suggesting an imputer."""
+    X = X_lowrank.copy()
+    X[3, 2] = value
+    with pytest.raises(ValueError, match=match):
+        Estimator(**PARAMS).fit(X)
+
+
+def test_fit_rejects_strings(Estimator):
+    """Check that text input raises a ValueError suggesting an encoder."""
+    X = np.array([["a", "b"], ["c", "d"]], dtype=object)
+    with pytest.raises(ValueError, match=r"needs numeric input.*OneHotEncoder"):
+        Estimator(**PARAMS).fit(X)
+
+
+def test_fit_rejects_empty_input(Estimator):
+    """Check that an empty array raises a ValueError."""
+    with pytest.raises(ValueError, match="0 sample"):
+        Estimator(**PARAMS).fit(np.empty((0, 3)))
+
+
+def test_transform_rejects_wrong_number_of_features(Estimator, X_lowrank):
+    """Check that transform names the expected number of features."""
+    ae = _fit(Estimator, X_lowrank)
+    with pytest.raises(ValueError, match=r"X has 4 features.*expecting 10"):
+        ae.transform(X_lowrank[:, :4])
+
+
+def test_inverse_transform_rejects_wrong_width(Estimator, X_lowrank):
+    """Check that inverse_transform names n_components when given other widths."""
+    ae = _fit(Estimator, X_lowrank)
+    with pytest.raises(ValueError, match=r"expects 2 \(n_components\)"):
+        ae.inverse_transform(X_lowrank)
+
+
+def test_bce_rejects_data_outside_unit_interval(Estimator, X_lowrank):
+    """Check that loss='bce' on data outside [0, 1] suggests MinMaxScaler."""
+    ae = Estimator(**PARAMS, loss="bce", output_activation="sigmoid")
+    with pytest.raises(ValueError, match=r"needs data in \[0, 1\].*MinMaxScaler"):
+        ae.fit(X_lowrank * 2 - 0.5)
+
+
+def test_bce_requires_sigmoid_output(Estimator, X_lowrank):
+    """Check that loss='bce' without a sigmoid output raises a clear error."""
+    with pytest.raises(ValueError, match="output_activation='sigmoid'"):
+        Estimator(**PARAMS, loss="bce").fit(X_lowrank)
+
+
+def test_bce_trains_on_unit_interval_data(Estimator, X_lowrank):
+    """Check that loss='bce' with sigmoid outputs trains on data in [0, 1]."""
+    ae = _fit(Estimator, X_lowrank, loss="bce", output_activation="sigmoid")
+    X_reconstructed = ae.inverse_transform(ae.transform(X_lowrank))
+    assert X_reconstructed.min() >= 0 and X_reconstructed.max() <= 1
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_components": 0}, "'n_components' parameter"),
+        ({"activation": "swish"}, "'activation' parameter"),
+        ({"loss": "l1"}, "'loss' parameter"),
+        ({"device": 3}, "'device' parameter"),
+        ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes must be positive"),
+        ({"device": "tpu-9"}, "not a device torch knows"),
+    ],
+)
+def test_fit_rejects_invalid_params(Estimator, X_lowrank, params, match):
+    """Check that invalid parameter values raise a ValueError naming them."""
+    with pytest.raises(ValueError, match=match):
+        Estimator(**{**PARAMS, **params}).fit(X_lowrank)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without GPU")
+def test_fit_rejects_cuda_without_gpu(Estimator, X_lowrank):
+    """Check that device='cuda' without a GPU suggests 'cpu' or 'auto'."""
+    with pytest.raises(ValueError, match=r"no CUDA GPU.*device='auto'"):
+        _fit(Estimator, X_lowrank, device="cuda")
+
+
+def test_fit_reports_divergence(Estimator, X_lowrank):
+    """Check that a non-finite loss stops training with advice on scaling."""
+    with pytest.raises(ValueError, match=r"diverged.*StandardScaler.*learning_rate"):
+        _fit(Estimator, X_lowrank * 1e20)
+
+
+def test_fit_without_warnings_when_converged(Estimator, X_lowrank):
+    """Check that no ConvergenceWarning is raised when the loss plateaus."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        _fit(Estimator, X_lowrank, max_iter=500, tol=0.5, n_iter_no_change=2)
