@@ -303,7 +303,7 @@ class _BaseAutoencoder(
                 "and the optimization hasn't converged yet. Increase max_iter for a "
                 "lower reconstruction error.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return self
 

@@ -1,0 +1,51 @@
+"""The torch modules: shapes, activations and gradients."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import pytest
+import torch
+from torch import nn
+
+from skae._modules import ACTIVATIONS, Autoencoder, make_mlp
+
+
+@pytest.mark.parametrize("hidden", [(), (16,), (16, 8)])
+def test_autoencoder_shapes(hidden):
+    """Check that the code and reconstruction have the expected shapes."""
+    module = Autoencoder(n_features=10, n_components=3, hidden_layer_sizes=hidden)
+    X_reconstructed, Z = module(torch.randn(5, 10))
+    assert Z.shape == (5, 3)
+    assert X_reconstructed.shape == (5, 10)
+
+
+def test_decoder_mirrors_encoder():
+    """Check that the decoder's layer widths mirror the encoder's."""
+    module = Autoencoder(10, 3, hidden_layer_sizes=(16, 8))
+    enc = [
+        layer.out_features for layer in module.encoder if isinstance(layer, nn.Linear)
+    ]
+    dec = [
+        layer.in_features for layer in module.decoder if isinstance(layer, nn.Linear)
+    ]
+    assert enc == [16, 8, 3]
+    assert dec == [3, 8, 16]
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_make_mlp_places_activations(name):
+    """Check that hidden layers get `activation` and the last layer its own."""
+    mlp = make_mlp([4, 6, 2], name, "sigmoid")
+    kinds = [type(layer) for layer in mlp]
+    expected = [nn.Linear] + ([] if name == "identity" else [ACTIVATIONS[name]])
+    assert kinds == [*expected, nn.Linear, nn.Sigmoid]
+
+
+def test_gradients_reach_every_parameter():
+    """Check that a reconstruction loss gives every parameter a gradient."""
+    module = Autoencoder(6, 2, hidden_layer_sizes=(4,), activation="tanh")
+    X = torch.randn(8, 6)
+    X_reconstructed, _ = module(X)
+    ((X_reconstructed - X) ** 2).mean().backward()
+    assert all(
+        p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters()
+    )
