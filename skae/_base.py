@@ -15,6 +15,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping, ProgressBar
 
@@ -29,11 +30,15 @@ from skae._net import (
 )
 from skae._utils import (
     PREDICT_BATCH_VALUES,
+    RELEASE_BYTES,
     TORCH_DTYPES,
+    iter_chunks,
     make_seed,
+    release_pages,
     resolve_device,
     rows_to_tensor,
     seeded,
+    shared_memmap,
     to_numpy,
 )
 
@@ -42,6 +47,17 @@ FLOAT_DTYPES = [np.float64, np.float32]
 
 def _noop(*args, **kwargs):
     """Swallow skorch's early-stopping message when not verbose."""
+
+
+def _scan_memmap(X, mapped):
+    """Check a memory-mapped `X` for NaN/inf chunk by chunk; return its range."""
+    low, high = np.inf, -np.inf
+    for rows in iter_chunks(X.shape[0], max(1, RELEASE_BYTES // X[:1].nbytes)):
+        block = X[rows]
+        assert_all_finite(block, input_name="X")
+        low, high = min(low, block.min()), max(high, block.max())
+        release_pages(mapped)
+    return low, high
 
 
 class _BaseAutoencoder(
@@ -308,13 +324,19 @@ class _BaseAutoencoder(
         return self
 
     def _validate_input(self, X, *, reset):
-        """Check `X` (numeric, finite, right width; in [0, 1] for BCE)."""
+        """Check `X` (numeric, finite, right width; in [0, 1] for BCE).
+
+        A shared memmap keeps its numeric dtype and is scanned chunk by chunk,
+        so that validating a file larger than memory never holds all of it.
+        """
+        mapped = shared_memmap(X)
         try:
             X = validate_data(
                 self,
                 X,
                 accept_sparse=("csr", "csc"),
-                dtype=FLOAT_DTYPES,
+                dtype="numeric" if mapped is not None else FLOAT_DTYPES,
+                ensure_all_finite=mapped is None,
                 reset=reset,
             )
         except ValueError as exc:
@@ -325,10 +347,14 @@ class _BaseAutoencoder(
                 "or categorical columns first, e.g. with OneHotEncoder in a "
                 "ColumnTransformer."
             ) from exc
-        if self.loss == "bce" and X.shape[0] and (X.min() < 0 or X.max() > 1):
+        if mapped is not None:
+            low, high = _scan_memmap(X, mapped)
+        elif self.loss == "bce" and X.shape[0]:
+            low, high = X.min(), X.max()
+        if self.loss == "bce" and (low < 0 or high > 1):
             raise ValueError(
                 f"loss='bce' needs data in [0, 1], but X has values in "
-                f"[{X.min():.3g}, {X.max():.3g}]. Scale it with MinMaxScaler or use "
+                f"[{low:.3g}, {high:.3g}]. Scale it with MinMaxScaler or use "
                 "loss='mse'."
             )
         return X
@@ -437,22 +463,18 @@ class _BaseAutoencoder(
         network, so results do not depend on how rows are batched.
         """
         device = torch.device(self.net_.device)
-        dtype = TORCH_DTYPES[X.dtype]
+        # Integer input (a uint8 memmap of images, say) gives float64, as in sklearn.
+        out_dtype = X.dtype if X.dtype in FLOAT_DTYPES else np.dtype(np.float64)
+        dtype = TORCH_DTYPES[out_dtype]
         module = self.net_.module_.eval()
         if dtype != torch.float32:
             module = copy.deepcopy(module).to(dtype)
+        outputs = []
         batch_size = max(1, PREDICT_BATCH_VALUES // max(X.shape[1], 1))
         with torch.inference_mode():
-            outputs = [
-                to_numpy(
-                    function(
-                        module,
-                        rows_to_tensor(X, slice(i, i + batch_size), device, dtype),
-                    ),
-                    X.dtype,
-                )
-                for i in range(0, X.shape[0], batch_size)
-            ]
+            for rows in iter_chunks(X.shape[0], batch_size):
+                batch = rows_to_tensor(X, rows, device, dtype)
+                outputs.append(to_numpy(function(module, batch), out_dtype))
         return np.concatenate(outputs)
 
     @staticmethod
@@ -469,7 +491,8 @@ class _BaseAutoencoder(
     def _negative_errors(module, X):
         """Per-row negative mean squared reconstruction error of a batch."""
         X_reconstructed, _ = module(X)
-        return -((X_reconstructed - X) ** 2).mean(dim=1)
+        # In place: one batch-sized temporary instead of three.
+        return X_reconstructed.sub_(X).square_().mean(dim=1).neg_()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -71,16 +71,14 @@ class BatchIterator:
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.dataset)
+        X, n = self.dataset.X, len(self.dataset)
         order = torch.randperm(n).numpy() if self.shuffle else None
         for start in range(0, n, self.batch_size):
             if order is None:
                 positions = slice(start, start + self.batch_size)
             else:
                 positions = np.sort(order[start : start + self.batch_size])
-            batch = rows_to_tensor(
-                self.dataset.X, self.dataset.rows(positions), self.device
-            )
+            batch = rows_to_tensor(X, self.dataset.rows(positions), self.device)
             yield batch, batch
 
 

@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import mmap
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,9 +12,13 @@ import scipy.sparse as sp
 import torch
 
 # Rows per inference batch are chosen so that one batch holds about this many
-# values (64 MiB in float32): large enough to amortise the per-call overhead,
-# small enough for wide data and for memory-mapped input.
-PREDICT_BATCH_VALUES = 2**24
+# values (8 MiB in float32): large enough for efficient matrix products, small
+# enough that the activations of a batch stay far below the data's size.
+PREDICT_BATCH_VALUES = 2**21
+
+# Memory-mapped pages that were read count towards the process's RSS until
+# they are unmapped; release them after about this many bytes of reading.
+RELEASE_BYTES = 2**26
 
 NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 TORCH_DTYPES = {
@@ -77,7 +83,11 @@ def rows_to_tensor(
         if isinstance(rows, np.ndarray):
             rows = torch.from_numpy(rows).to(X.device)
         return X[rows].to(device=device, dtype=dtype)
-    batch = X[rows]
+    mapped = shared_memmap(X)
+    if mapped is not None:
+        batch = _read_mapped_rows(X, mapped, rows)
+    else:
+        batch = X[rows]
     if sp.issparse(batch):
         batch = batch.toarray()
     batch = np.ascontiguousarray(batch, dtype=NUMPY_DTYPES[dtype])
@@ -87,6 +97,61 @@ def rows_to_tensor(
     return torch.from_numpy(batch).to(device, non_blocking=True)
 
 
+def _read_mapped_rows(
+    X: np.ndarray, mapped: np.memmap, rows: slice | np.ndarray
+) -> np.ndarray:
+    """Copy rows of a memory-mapped ``X`` without leaving its pages resident.
+
+    Scattered rows are read with ``preadv``: through the page cache, never
+    mapped, because the kernel maps whole large folios (up to 2 MiB) around each
+    row touched through the map. Other reads are copied, then released.
+    """
+    row_bytes = X.shape[1] * X.itemsize
+    contiguous_rows = X.ndim == 2 and X.strides[1] == X.itemsize
+    if isinstance(rows, slice) or not contiguous_rows or mapped.filename is None:
+        batch = np.array(X[rows])
+        release_pages(mapped)
+        return batch
+    batch = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
+    start = mapped.offset + (X.ctypes.data - mapped.ctypes.data)
+    with open(mapped.filename, "rb", buffering=0) as file:
+        for i, row in enumerate(rows.tolist()):
+            offset = start + row * X.strides[0]
+            if os.preadv(file.fileno(), [batch[i]], offset) != row_bytes:
+                raise OSError(f"short read from {mapped.filename} at byte {offset}")
+    return batch
+
+
 def to_numpy(tensor: torch.Tensor, dtype: np.dtype) -> np.ndarray:
     """Copy a tensor to a numpy array of the caller's ``dtype``."""
     return tensor.detach().cpu().numpy().astype(dtype, copy=False)
+
+
+def shared_memmap(X: object) -> np.memmap | None:
+    """Return the shared ``numpy.memmap`` behind ``X`` (or a view of it), if any.
+
+    Copy-on-write maps (``mode="c"``) are excluded: releasing their pages would
+    discard the caller's private changes.
+    """
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap):
+            return X if X.mode != "c" else None
+        X = X.base
+    return None
+
+
+def release_pages(X: np.memmap | None) -> None:
+    """Unmap the pages of a shared memmap that were read so far.
+
+    The data stays in the operating system's page cache, so reading it again is
+    cheap, but it no longer counts towards this process's resident memory:
+    fitting on a file larger than memory keeps a flat footprint.
+    """
+    if X is not None and hasattr(mmap, "MADV_DONTNEED"):
+        X.base.madvise(mmap.MADV_DONTNEED)
+
+
+def iter_chunks(n_rows: int, chunk_rows: int) -> Iterator[slice]:
+    """Yield consecutive slices of at most ``chunk_rows`` rows."""
+    for start in range(0, n_rows, chunk_rows):
+        yield slice(start, start + chunk_rows)

@@ -324,3 +324,23 @@ def test_fit_without_warnings_when_converged(Estimator, X_lowrank):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         _fit(Estimator, X_lowrank, max_iter=500, tol=0.5, n_iter_no_change=2)
+
+
+@pytest.mark.parametrize("file_dtype", [np.float32, np.uint8])
+def test_memmap_fit_matches_in_memory_fit(Estimator, tmp_path, file_dtype):
+    """Check that a memmap (read in batches, pages released) fits like an array."""
+    rng = np.random.RandomState(0)
+    X = (rng.uniform(size=(300, 12)) * (255 if file_dtype == np.uint8 else 1)).astype(
+        file_dtype
+    )
+    mapped = np.lib.format.open_memmap(
+        tmp_path / "X.npy", mode="w+", dtype=file_dtype, shape=X.shape
+    )
+    mapped[:] = X
+    mapped.flush()
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    in_memory = _fit(Estimator, X.astype(np.float64) if file_dtype == np.uint8 else X)
+    from_file = _fit(Estimator, mapped)
+    expected = in_memory.transform(X)
+    assert_allclose(from_file.transform(mapped), expected, rtol=1e-6, atol=1e-7)
+    assert from_file.transform(mapped).dtype == expected.dtype
