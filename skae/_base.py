@@ -210,7 +210,7 @@ class _BaseAutoencoder(
 
         Returns
         -------
-        X_reconstructed : ndarray of shape (n_samples, n_features_in_)
+        X_reconstructed : ndarray of shape (n_samples, n_features)
             The reconstruction, in the dtype of `X`.
         """
         check_is_fitted(self)
