@@ -5,6 +5,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from skae._autoencoder import AutoencoderTransformer
+from skae._classifier import AutoencoderClassifier
 from skae._denoising import DenoisingAutoencoder
 from skae._sparse import SparseAutoencoder
 
@@ -14,6 +15,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 __all__ = [
+    "AutoencoderClassifier",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
     "SparseAutoencoder",

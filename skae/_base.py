@@ -17,7 +17,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import ProgressBar
 
 from skae._compat import Interval, StrOptions, _fit_context
 from skae._modules import ACTIVATIONS, Autoencoder
@@ -26,27 +26,23 @@ from skae._net import (
     BatchIterator,
     DivergenceCheck,
     RowDataset,
+    early_stopping_callback,
+    stopped_early,
     validation_split,
 )
 from skae._utils import (
-    PREDICT_BATCH_VALUES,
     RELEASE_BYTES,
-    TORCH_DTYPES,
     iter_chunks,
     make_seed,
+    predict_in_batches,
     release_pages,
     resolve_device,
-    rows_to_tensor,
     seeded,
     shared_memmap,
-    to_numpy,
+    training_data,
 )
 
 FLOAT_DTYPES = [np.float64, np.float32]
-
-
-def _noop(*args, **kwargs):
-    """Swallow skorch's early-stopping message when not verbose."""
 
 
 def _scan_memmap(X, mapped):
@@ -299,11 +295,7 @@ class _BaseAutoencoder(
             self.net_ = self._make_net(X.shape[1], resolve_device(self.device))
         device = torch.device(self.net_.device)
         n_before = len(self.net_.history) if self.net_.initialized_ else 0
-        X_train = X
-        if isinstance(X, np.ndarray) and not isinstance(X, np.memmap):
-            if device.type != "cpu":
-                # One upload, then batches are gathered on the GPU.
-                X_train = torch.as_tensor(X, dtype=torch.float32, device=device)
+        X_train = training_data(X, device)
         with seeded(self._seed + n_before, device):
             if not self.net_.initialized_:
                 self.net_.initialize()
@@ -313,7 +305,7 @@ class _BaseAutoencoder(
             np.mean(self._predict(self._negative_errors, X))
         )
         n_run = self.n_iter_ - n_before
-        if epochs > 1 and n_run == epochs and not self._stopped_early():
+        if epochs > 1 and n_run == epochs and not stopped_early(self.net_):
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet. Increase max_iter for a "
@@ -383,7 +375,13 @@ class _BaseAutoencoder(
                 f"hidden_layer_sizes must be positive integers; got {hidden!r}."
             )
         callbacks = [("divergence_check", DivergenceCheck())]
-        callbacks.append(("early_stopping", self._early_stopping_callback()))
+        early_stopping = early_stopping_callback(
+            on_validation=self.early_stopping,
+            patience=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+        )
+        callbacks.append(("early_stopping", early_stopping))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         # Deep copies: skorch initialises callbacks in place, and fit must not
@@ -424,22 +422,6 @@ class _BaseAutoencoder(
             penalty=self._penalty,
         )
 
-    def _early_stopping_callback(self):
-        """Stop on a validation (early_stopping) or training loss plateau."""
-        return EarlyStopping(
-            monitor="valid_loss" if self.early_stopping else "train_loss",
-            patience=self.n_iter_no_change,
-            threshold=self.tol,
-            threshold_mode="rel",
-            load_best=self.early_stopping,
-            sink=print if self.verbose else _noop,
-        )
-
-    def _stopped_early(self):
-        """Whether the last training call ended on a loss plateau."""
-        callback = dict(self.net_.callbacks_)["early_stopping"]
-        return callback.misses_ >= callback.patience
-
     def _set_fitted_attributes(self):
         """Read the training history into scikit-learn style attributes."""
         history = self.net_.history
@@ -456,26 +438,10 @@ class _BaseAutoencoder(
         self.net_.module_.eval()
 
     def _predict(self, function, X):
-        """Apply `function(module, X_batch)` to `X` batch by batch.
-
-        Inference runs in eval mode under :func:`torch.inference_mode`, in the
-        precision of `X`: float64 input goes through a float64 copy of the
-        network, so results do not depend on how rows are batched.
-        """
-        device = torch.device(self.net_.device)
-        # Integer input (a uint8 memmap of images, say) gives float64, as in sklearn.
-        out_dtype = X.dtype if X.dtype in FLOAT_DTYPES else np.dtype(np.float64)
-        dtype = TORCH_DTYPES[out_dtype]
-        module = self.net_.module_.eval()
-        if dtype != torch.float32:
-            module = copy.deepcopy(module).to(dtype)
-        outputs = []
-        batch_size = max(1, PREDICT_BATCH_VALUES // max(X.shape[1], 1))
-        with torch.inference_mode():
-            for rows in iter_chunks(X.shape[0], batch_size):
-                batch = rows_to_tensor(X, rows, device, dtype)
-                outputs.append(to_numpy(function(module, batch), out_dtype))
-        return np.concatenate(outputs)
+        """Apply `function(module, X_batch)` to `X` in inference mode."""
+        return predict_in_batches(
+            self.net_.module_, function, X, torch.device(self.net_.device)
+        )
 
     @staticmethod
     def _encode(module, X):

@@ -65,3 +65,31 @@ class Autoencoder(nn.Module):
         """Encode then decode ``X``; return the reconstruction and the code."""
         Z = self.encoder(X)
         return self.decoder(Z), Z
+
+
+class EncoderClassifier(nn.Module):
+    """An encoder followed by an MLP classification head.
+
+    ``forward`` returns unnormalised class scores (logits), as
+    :class:`torch.nn.CrossEntropyLoss` expects. The encoder is used as given
+    (typically a copy of a fitted autoencoder's encoder); only the head is
+    initialised here.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        n_components: int,
+        n_classes: int,
+        hidden_layer_sizes: Sequence[int] = (),
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = make_mlp(
+            [n_components, *hidden_layer_sizes, n_classes], activation, "identity"
+        )
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Encode ``X`` and return the head's logits."""
+        return self.head(self.encoder(X))

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import unpack_data
 
 from skae._utils import rows_to_tensor
@@ -28,12 +29,17 @@ class RowDataset(torch.utils.data.Dataset):
     Holds a reference, never a copy: :class:`BatchIterator` gathers whole
     batches from it, which is far cheaper than skorch's default per-sample
     indexing and collation for the small dense networks autoencoders use.
+    ``y`` holds integer labels for a classifier, or None for an autoencoder.
     """
 
     def __init__(
-        self, X: ArrayLike, y: object = None, indices: np.ndarray | None = None
+        self,
+        X: ArrayLike,
+        y: np.ndarray | None = None,
+        indices: np.ndarray | None = None,
     ):
         self.X = X
+        self.y = y
         self.indices = indices
 
     def __len__(self) -> int:
@@ -43,16 +49,23 @@ class RowDataset(torch.utils.data.Dataset):
         """Map positions in this dataset to row numbers of ``X``."""
         return positions if self.indices is None else self.indices[positions]
 
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return rows_to_tensor(self.X, self.rows(np.array([i])), torch.device("cpu"))[0]
+    def subset(self, positions: np.ndarray) -> "RowDataset":
+        """The rows at ``positions`` of this dataset, as a dataset."""
+        return RowDataset(self.X, self.y, indices=self.rows(positions))
+
+    def __getitem__(self, i: int):
+        row = self.rows(np.array([i]))
+        X_row = rows_to_tensor(self.X, row, torch.device("cpu"))[0]
+        return X_row if self.y is None else (X_row, torch.from_numpy(self.y[row])[0])
 
 
 class BatchIterator:
-    """Yield ``(X_batch, X_batch)`` pairs of float32 tensors on ``device``.
+    """Yield ``(X_batch, target)`` pairs of tensors on ``device``.
 
-    The input is its own target, so one tensor serves as both. With ``shuffle``
-    the order comes from torch's RNG, which the estimator seeds and forks.
-    Rows within a batch are sorted, for locality on memory-mapped files.
+    The target is the labels when the dataset has some, else the input itself
+    (one tensor serves as both). With ``shuffle`` the order comes from torch's
+    RNG, which the estimators seed and fork. Rows within a batch are sorted,
+    for locality on memory-mapped files.
     """
 
     def __init__(
@@ -71,21 +84,29 @@ class BatchIterator:
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        X, n = self.dataset.X, len(self.dataset)
+        X, y, n = self.dataset.X, self.dataset.y, len(self.dataset)
         order = torch.randperm(n).numpy() if self.shuffle else None
         for start in range(0, n, self.batch_size):
             if order is None:
                 positions = slice(start, start + self.batch_size)
             else:
                 positions = np.sort(order[start : start + self.batch_size])
-            batch = rows_to_tensor(X, self.dataset.rows(positions), self.device)
-            yield batch, batch
+            rows = self.dataset.rows(positions)
+            batch = rows_to_tensor(X, rows, self.device)
+            if y is None:
+                yield batch, batch
+            else:
+                yield batch, torch.from_numpy(y[rows]).to(self.device)
 
 
 def validation_split(
     dataset: RowDataset, y: object = None, *, fraction: float, seed: int
 ) -> tuple[RowDataset, RowDataset]:
-    """Hold out a seeded random ``fraction`` of the rows for validation."""
+    """Hold out a seeded random ``fraction`` of the rows for validation.
+
+    With labels, the split is stratified when every class can have a row on
+    each side; otherwise it is simply random.
+    """
     n = len(dataset)
     n_valid = math.ceil(fraction * n)
     if n - n_valid < 1:
@@ -93,9 +114,42 @@ def validation_split(
             f"early_stopping needs at least 2 samples; got {n}. Pass more samples "
             "or set early_stopping=False."
         )
-    order = np.random.RandomState(seed).permutation(n)
-    valid, train = np.sort(order[:n_valid]), np.sort(order[n_valid:])
-    return RowDataset(dataset.X, indices=train), RowDataset(dataset.X, indices=valid)
+    labels = None if dataset.y is None else dataset.y[dataset.rows(slice(None))]
+    counts = None if labels is None else np.bincount(labels)
+    counts = None if counts is None else counts[counts > 0]
+    if counts is not None and n_valid >= len(counts) and counts.min() >= 2:
+        train, valid = train_test_split(
+            np.arange(n), test_size=n_valid, stratify=labels, random_state=seed
+        )
+    else:
+        order = np.random.RandomState(seed).permutation(n)
+        valid, train = order[:n_valid], order[n_valid:]
+    return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
+
+
+def early_stopping_callback(
+    *, on_validation: bool, patience: int, tol: float, verbose: int
+) -> EarlyStopping:
+    """Stop on a plateau of the validation loss (restoring the best weights) or
+    of the training loss, as MLP's `early_stopping` and `tol` do."""
+    return EarlyStopping(
+        monitor="valid_loss" if on_validation else "train_loss",
+        patience=patience,
+        threshold=tol,
+        threshold_mode="rel",
+        load_best=on_validation,
+        sink=print if verbose else _noop,
+    )
+
+
+def stopped_early(net: NeuralNet) -> bool:
+    """Whether the net's last training call ended on a loss plateau."""
+    callback = dict(net.callbacks_)["early_stopping"]
+    return callback.misses_ >= callback.patience
+
+
+def _noop(*args, **kwargs) -> None:
+    """Swallow skorch's early-stopping message when not verbose."""
 
 
 class DivergenceCheck(Callback):

@@ -2,9 +2,10 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import copy
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -155,3 +156,43 @@ def iter_chunks(n_rows: int, chunk_rows: int) -> Iterator[slice]:
     """Yield consecutive slices of at most ``chunk_rows`` rows."""
     for start in range(0, n_rows, chunk_rows):
         yield slice(start, start + chunk_rows)
+
+
+def predict_in_batches(
+    module: torch.nn.Module,
+    function: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
+    X: np.ndarray | sp.spmatrix,
+    device: torch.device,
+) -> np.ndarray:
+    """Apply ``function(module, X_batch)`` to ``X`` batch by batch.
+
+    Inference runs in eval mode under :func:`torch.inference_mode`, in the
+    precision of ``X``: float64 input goes through a float64 copy of the
+    network, so results do not depend on how rows are batched. Integer input
+    (a uint8 memmap of images, say) gives float64, as in scikit-learn.
+    """
+    out_dtype = X.dtype if X.dtype in TORCH_DTYPES else np.dtype(np.float64)
+    dtype = TORCH_DTYPES[out_dtype]
+    module = module.eval()
+    if dtype != torch.float32:
+        module = copy.deepcopy(module).to(dtype)
+    outputs = []
+    batch_size = max(1, PREDICT_BATCH_VALUES // max(X.shape[1], 1))
+    with torch.inference_mode():
+        for rows in iter_chunks(X.shape[0], batch_size):
+            batch = rows_to_tensor(X, rows, device, dtype)
+            outputs.append(to_numpy(function(module, batch), out_dtype))
+    return np.concatenate(outputs)
+
+
+def training_data(
+    X: np.ndarray | sp.spmatrix, device: torch.device
+) -> np.ndarray | sp.spmatrix | torch.Tensor:
+    """Upload an in-memory array to a GPU once, as float32; leave the rest.
+
+    Batches are then gathered on the device. Memmaps and sparse matrices stay
+    where they are and are converted batch by batch.
+    """
+    if device.type != "cpu" and type(X) is np.ndarray:
+        return torch.as_tensor(X, dtype=torch.float32, device=device)
+    return X
