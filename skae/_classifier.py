@@ -419,10 +419,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, from `classes_`.
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, reset=False
-        )
+        X = self._validate_fitted_input(X)
         logits = self._predict(lambda logits: logits, X)
         return self.classes_[np.argmax(logits, axis=1)]
 
@@ -440,10 +437,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
             Class probabilities (softmax of the head's output), in the order
             of `classes_` and the dtype of `X`.
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, reset=False
-        )
+        X = self._validate_fitted_input(X)
         return self._predict(partial(torch.softmax, dim=1), X)
 
     def predict_log_proba(self, X):
@@ -460,10 +454,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
             Logarithm of :meth:`predict_proba`, computed stably, in the order
             of `classes_` and the dtype of `X`.
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, reset=False
-        )
+        X = self._validate_fitted_input(X)
         return self._predict(partial(torch.log_softmax, dim=1), X)
 
     @property
@@ -601,6 +592,13 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_)
         self.net_.module_.eval()
+
+    def _validate_fitted_input(self, X):
+        """Check that the model is fitted and `X` has its features."""
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, reset=False
+        )
 
     def _predict(self, function, X):
         """Apply `function` to the logits of `X`, batch by batch."""
