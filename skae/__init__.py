@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from skae._autoencoder import AutoencoderTransformer
 from skae._classifier import AutoencoderClassifier
 from skae._denoising import DenoisingAutoencoder
+from skae._persistence import load, save
 from skae._sparse import SparseAutoencoder
 
 try:
@@ -20,4 +21,6 @@ __all__ = [
     "DenoisingAutoencoder",
     "SparseAutoencoder",
     "__version__",
+    "load",
+    "save",
 ]

@@ -1,0 +1,231 @@
+"""Tests for the engines skae runs on: out-of-core data, dask, interruption, GPUs."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import pickle
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from skorch.callbacks import Callback
+from skorch.exceptions import DeviceWarning
+
+from skae import AutoencoderTransformer, DenoisingAutoencoder
+from tests.conftest import FAST_PARAMS
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Values per inference batch in the memory tests: a small fraction of the data,
+# so that a whole-array copy would stand out.
+SMALL_PREDICT_BATCH_VALUES = 2**16
+
+
+class InterruptAtEpoch(Callback):
+    """Raise KeyboardInterrupt at the end of epoch `epoch`, as Ctrl-C would."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        """Interrupt once the history holds `epoch` epochs."""
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _peak_numpy_bytes(function):
+    """Run `function()` and return the peak of memory traced during the call.
+
+    numpy reports its allocations to tracemalloc, so any whole-array copy made
+    by numpy or scipy shows up here; torch's own allocations do not.
+    """
+    # torch imports modules lazily on a first fit (tens of MB of Python
+    # objects); get that done before tracing.
+    AutoencoderTransformer(**FAST_PARAMS).fit(np.zeros((4, 2))).transform(
+        np.ones((1, 2))
+    )
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture
+def X_large():
+    """10,000 x 200 float64 data (16 MB), big next to any single batch."""
+    return np.random.RandomState(0).rand(10_000, 200)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_memmap_converts_batches_on_the_fly(dtype, X_large, tmp_path, monkeypatch):
+    """Check that fit and transform on a memmap never copy the whole array."""
+    monkeypatch.setattr("skae._utils.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES)
+    X_memmap = np.memmap(
+        tmp_path / "X.dat", dtype=dtype, mode="w+", shape=X_large.shape
+    )
+    X_memmap[:] = X_large
+    X_memmap.flush()
+    X_memmap = np.memmap(tmp_path / "X.dat", dtype=dtype, mode="r", shape=X_large.shape)
+    params = {**FAST_PARAMS, "max_iter": 1, "batch_size": 256}
+    estimator = AutoencoderTransformer(**params)
+    peak = _peak_numpy_bytes(lambda: estimator.fit(X_memmap).transform(X_memmap))
+    assert peak < X_memmap.nbytes / 4
+    reference = AutoencoderTransformer(**params).fit(np.array(X_memmap))
+    assert_array_equal(estimator.transform(X_memmap), reference.transform(X_memmap))
+
+
+@pytest.mark.parametrize("format", ["csr", "csc"])
+def test_fit_sparse_densifies_per_batch(format, monkeypatch):
+    """Check that sparse input is densified batch by batch, with dense results."""
+    monkeypatch.setattr("skae._utils.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES)
+    X = sp.random(10_000, 200, density=0.01, format=format, random_state=0)
+    params = {**FAST_PARAMS, "max_iter": 1, "batch_size": 256}
+    estimator = AutoencoderTransformer(**params)
+    peak = _peak_numpy_bytes(lambda: estimator.fit(X).transform(X))
+    dense_nbytes = X.shape[0] * X.shape[1] * X.dtype.itemsize
+    assert peak < dense_nbytes / 4
+    reference = AutoencoderTransformer(**params).fit(X.toarray())
+    assert_array_equal(estimator.transform(X), reference.transform(X.toarray()))
+
+
+def test_keyboard_interrupt_leaves_usable_estimator(X_lowrank):
+    """Check that Ctrl-C ends fit cleanly and warm_start resumes from there."""
+    params = {**FAST_PARAMS, "max_iter": 10}
+    estimator = AutoencoderTransformer(**params, callbacks=[InterruptAtEpoch(2)]).fit(
+        X_lowrank
+    )
+    assert estimator.n_iter_ == 2
+    assert len(estimator.loss_curve_) == 2
+    # Interrupted after 2 epochs is the same as trained for 2 epochs.
+    reference = AutoencoderTransformer(**{**params, "max_iter": 2}).fit(X_lowrank)
+    Z = estimator.transform(X_lowrank)
+    assert_array_equal(Z, reference.transform(X_lowrank))
+
+    estimator.set_params(warm_start=True, max_iter=3)
+    estimator.fit(X_lowrank)
+    assert estimator.n_iter_ == 5
+    assert estimator.loss_curve_[:2] == reference.loss_curve_
+    assert not np.array_equal(estimator.transform(X_lowrank), Z)
+
+
+def test_device_auto_uses_cuda_only_when_available(X_lowrank):
+    """Check that device='auto' trains on CUDA when present, else on the CPU."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS, device="auto").fit(X_lowrank)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert torch.device(estimator.net_.device).type == expected
+    assert estimator.device == "auto"
+    assert estimator.transform(X_lowrank).shape == (200, 1)
+
+
+def test_incremental_fits_dask_array(X_lowrank):
+    """Check that dask-ml's Incremental trains with partial_fit, block by block."""
+    da = pytest.importorskip("dask.array")
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X_dask = da.from_array(X_lowrank, chunks=(50, X_lowrank.shape[1]))
+    incremental = wrappers.Incremental(
+        AutoencoderTransformer(**FAST_PARAMS), scoring=None, shuffle_blocks=False
+    ).fit(X_dask)
+    assert incremental.estimator_.n_iter_ == 4
+    reference = AutoencoderTransformer(**FAST_PARAMS)
+    for start in range(0, 200, 50):
+        reference.partial_fit(X_lowrank[start : start + 50])
+    assert_array_equal(
+        incremental.estimator_.transform(X_lowrank), reference.transform(X_lowrank)
+    )
+
+
+def test_parallel_post_fit_transforms_dask_array(X_lowrank):
+    """Check that dask-ml's ParallelPostFit transforms a dask array lazily."""
+    da = pytest.importorskip("dask.array")
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    X_dask = da.from_array(X_lowrank, chunks=(50, X_lowrank.shape[1]))
+    model = wrappers.ParallelPostFit(AutoencoderTransformer(**FAST_PARAMS))
+    model.fit(X_lowrank)
+    Z = model.transform(X_dask)
+    assert isinstance(Z, da.Array)
+    # float64 GEMM results may differ in the last bit with the number of rows.
+    assert_allclose(Z.compute(), model.estimator.transform(X_lowrank), rtol=1e-12)
+
+
+def test_grid_search_on_dask_cluster_matches_serial(X_lowrank):
+    """Check that GridSearchCV on a dask cluster scores as the serial search."""
+    pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    from joblib import parallel_backend
+    from sklearn.model_selection import GridSearchCV
+
+    grid = {"n_components": [1, 2]}
+    estimator = AutoencoderTransformer(**FAST_PARAMS)
+    serial = GridSearchCV(estimator, grid, cv=2).fit(X_lowrank)
+    # Worker processes, as in a real cluster: estimators travel pickled.
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+        parallel_backend("dask"),
+    ):
+        parallel = GridSearchCV(estimator, grid, cv=2, n_jobs=2).fit(X_lowrank)
+    assert_array_equal(
+        parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
+    assert parallel.best_params_ == serial.best_params_
+
+
+@pytest.mark.cuda
+def test_fit_cuda_preserves_dtype_and_rng(Estimator, dtype, X_lowrank):
+    """Check that fitting on CUDA returns numpy in the input dtype, RNG untouched."""
+    X = X_lowrank.astype(dtype)
+    cuda_state = torch.cuda.get_rng_state()
+    cpu_state = torch.get_rng_state()
+    estimator = Estimator(**{**FAST_PARAMS, "max_iter": 20}, device="cuda").fit(X)
+    assert torch.device(estimator.net_.device).type == "cuda"
+    assert estimator.loss_curve_[-1] < estimator.loss_curve_[0]
+    Z = estimator.transform(X)
+    assert isinstance(Z, np.ndarray)
+    assert Z.dtype == dtype
+    assert estimator.inverse_transform(Z).dtype == dtype
+    assert torch.equal(torch.cuda.get_rng_state(), cuda_state)
+    assert torch.equal(torch.get_rng_state(), cpu_state)
+
+
+@pytest.mark.cuda
+def test_fit_cuda_is_reproducible(X_lowrank):
+    """Check that two CUDA fits with the same random_state agree closely."""
+    params = {**FAST_PARAMS, "device": "cuda"}
+    first = DenoisingAutoencoder(**params).fit(X_lowrank).transform(X_lowrank)
+    second = DenoisingAutoencoder(**params).fit(X_lowrank).transform(X_lowrank)
+    np.testing.assert_allclose(first, second, atol=1e-6)
+
+
+@pytest.mark.cuda
+def test_cuda_model_unpickles_without_cuda(X_lowrank, monkeypatch):
+    """Check that a model fitted on CUDA unpickles and transforms on the CPU."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS, device="cuda").fit(X_lowrank)
+    payload = pickle.dumps(estimator)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning):
+        loaded = pickle.loads(payload)
+    assert torch.device(loaded.net_.device).type == "cpu"
+    assert next(loaded.net_.module_.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(
+        loaded.transform(X_lowrank), estimator.transform(X_lowrank), atol=1e-5
+    )
+
+
+@pytest.mark.cuda
+def test_fit_cuda_memmap_and_sparse(X_lowrank, tmp_path):
+    """Check that memmap and sparse input stream to the GPU batch by batch."""
+    X_memmap = np.memmap(
+        tmp_path / "X.dat", dtype=np.float32, mode="w+", shape=X_lowrank.shape
+    )
+    X_memmap[:] = X_lowrank
+    X_sparse = sp.csr_matrix(X_lowrank)
+    params = {**FAST_PARAMS, "device": "cuda"}
+    Z_memmap = AutoencoderTransformer(**params).fit(X_memmap).transform(X_memmap)
+    Z_sparse = AutoencoderTransformer(**params).fit(X_sparse).transform(X_sparse)
+    np.testing.assert_allclose(Z_memmap, Z_sparse, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,289 @@
+"""Tests for skae.save / skae.load: JSON + safetensors files that run no code."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import io
+import json
+import pickle
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import NotFittedError
+from skorch.callbacks import EpochScoring
+from skorch.exceptions import DeviceWarning
+
+from skae import AutoencoderTransformer, DenoisingAutoencoder, _persistence, load, save
+from tests.conftest import FAST_PARAMS
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Every fitted attribute a loaded estimator must have, beyond the net.
+FITTED_ATTRIBUTES = [
+    "n_features_in_",
+    "n_iter_",
+    "loss_curve_",
+    "validation_scores_",
+    "best_validation_score_",
+    "best_loss_",
+    "reconstruction_error_",
+]
+
+
+def _rewrite_member(path, member, edit):
+    """Rewrite the JSON `member` of the zip file at `path` through `edit(data)`."""
+    with zipfile.ZipFile(path) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    data = json.loads(contents[member])
+    contents[member] = json.dumps(edit(data)).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, payload in contents.items():
+            archive.writestr(name, payload)
+
+
+def _weights(estimator):
+    """The module's weights, as numpy arrays keyed by name."""
+    state = estimator.net_.module_.state_dict()
+    return {key: value.cpu().numpy() for key, value in state.items()}
+
+
+def _assert_same_fit(loaded, original, X):
+    """Check two estimators have the same params, attributes and outputs."""
+    assert type(loaded) is type(original)
+    assert loaded.get_params() == original.get_params()
+    for name in FITTED_ATTRIBUTES:
+        assert getattr(loaded, name) == getattr(original, name), name
+    assert_array_equal(loaded.transform(X), original.transform(X))
+    Z = original.transform(X)
+    assert_array_equal(loaded.inverse_transform(Z), original.inverse_transform(Z))
+
+
+def test_save_load_round_trip_is_exact(Estimator, dtype, X_lowrank, tmp_path):
+    """Check that a loaded estimator transforms exactly as the saved one."""
+    X = X_lowrank.astype(dtype)
+    estimator = Estimator(**{**FAST_PARAMS, "early_stopping": True}).fit(X)
+    path = tmp_path / "model.skae"
+    save(estimator, path)
+    loaded = load(path)
+    _assert_same_fit(loaded, estimator, X)
+    assert loaded.transform(X).dtype == dtype
+
+
+def test_save_load_file_object(X_lowrank):
+    """Check that save and load accept binary file objects."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    buffer = io.BytesIO()
+    save(estimator, buffer)
+    buffer.seek(0)
+    _assert_same_fit(load(buffer), estimator, X_lowrank)
+
+
+def test_save_writes_json_and_safetensors(X_lowrank, tmp_path):
+    """Check that the file holds JSON metadata and safetensors weights only."""
+    pytest.importorskip("safetensors")
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == [
+            "fitted.json",
+            "history.json",
+            "params.json",
+            "weights.safetensors",
+        ]
+        header = json.loads(archive.read("params.json"))
+    assert header["class"] == "AutoencoderTransformer"
+    assert header["params"]["hidden_layer_sizes"] == {"__tuple__": [8]}
+
+
+def test_save_load_without_safetensors(X_lowrank, tmp_path, monkeypatch):
+    """Check the torch state-dict fallback round-trips when safetensors is absent."""
+    monkeypatch.setattr(_persistence, "_has_safetensors", lambda: False)
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    path = tmp_path / "model.skae"
+    save(estimator, path)
+    with zipfile.ZipFile(path) as archive:
+        assert "weights.pt" in archive.namelist()
+        assert "weights.safetensors" not in archive.namelist()
+    _assert_same_fit(load(path), estimator, X_lowrank)
+
+
+def test_load_safetensors_file_without_safetensors(X_lowrank, tmp_path, monkeypatch):
+    """Check that a clear ImportError names safetensors when it is missing."""
+    pytest.importorskip("safetensors")
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    monkeypatch.setattr(_persistence, "_has_safetensors", lambda: False)
+    with pytest.raises(ImportError, match="pip install safetensors"):
+        load(path)
+
+
+def test_load_refuses_pickled_code_in_weights(X_lowrank, tmp_path, monkeypatch):
+    """Check that torch weights holding more than tensors are never unpickled."""
+    monkeypatch.setattr(_persistence, "_has_safetensors", lambda: False)
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    with zipfile.ZipFile(path) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    buffer = io.BytesIO()
+    # An object whose unpickling would call a function: weights_only refuses it.
+    torch.save({"module.x": warnings.WarningMessage("", UserWarning, "", 0)}, buffer)
+    contents["weights.pt"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, payload in contents.items():
+            archive.writestr(name, payload)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        load(path)
+
+
+def test_save_load_warm_start_continues_exactly(X_lowrank, tmp_path):
+    """Check that a loaded estimator continues training as the saved one would."""
+    params = {**FAST_PARAMS, "max_iter": 3, "warm_start": True}
+    estimator = AutoencoderTransformer(**params).fit(X_lowrank)
+    path = tmp_path / "model.skae"
+    save(estimator, path)
+    loaded = load(path)
+    estimator.fit(X_lowrank)
+    loaded.fit(X_lowrank)
+    assert loaded.n_iter_ == estimator.n_iter_ == 6
+    assert loaded.loss_curve_ == estimator.loss_curve_
+    for key, value in _weights(estimator).items():
+        assert_array_equal(_weights(loaded)[key], value)
+
+
+def test_save_load_feature_names(X_lowrank, tmp_path):
+    """Check that feature names seen in fit survive a round trip."""
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(X_lowrank, columns=[f"pixel{i}" for i in range(10)])
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X)
+    path = tmp_path / "model.skae"
+    save(estimator, path)
+    loaded = load(path)
+    assert_array_equal(loaded.feature_names_in_, estimator.feature_names_in_)
+    assert loaded.feature_names_in_.dtype == object
+    assert_array_equal(loaded.transform(X), estimator.transform(X))
+    with pytest.raises(ValueError, match="feature names"):
+        loaded.transform(X.rename(columns={"pixel0": "other"}))
+
+
+def test_save_load_unfitted_estimator(tmp_path):
+    """Check that an unfitted estimator round-trips its parameters only."""
+    estimator = DenoisingAutoencoder(3, noise_level=0.2, hidden_layer_sizes=(16, 8))
+    path = tmp_path / "model.skae"
+    save(estimator, path)
+    loaded = load(path)
+    assert loaded.get_params() == estimator.get_params()
+    assert loaded.hidden_layer_sizes == (16, 8)
+    with pytest.raises(NotFittedError):
+        loaded.transform(np.zeros((2, 5)))
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"callbacks": [EpochScoring("neg_mean_squared_error")]}, "callbacks"),
+        ({"random_state": np.random.RandomState(0)}, "random_state"),
+    ],
+)
+def test_save_refuses_parameters_that_are_not_plain_data(params, name, tmp_path):
+    """Check that callbacks and RandomState instances are refused with a clear error."""
+    estimator = AutoencoderTransformer(**params)
+    with pytest.raises(TypeError, match=f"Cannot save {name}=.*not plain data"):
+        save(estimator, tmp_path / "model.skae")
+    assert not (tmp_path / "model.skae").exists()
+
+
+def test_save_refuses_other_estimators(tmp_path):
+    """Check that only skae estimators can be saved."""
+    from sklearn.decomposition import PCA
+
+    with pytest.raises(TypeError, match="saves skae estimators"):
+        save(PCA(), tmp_path / "model.skae")
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda data: {**data, "class": "os.system"}, "Unknown estimator class"),
+        (lambda data: {**data, "format": "other"}, "Not a skae file"),
+        (lambda data: {**data, "format_version": 99}, "upgrade skae"),
+        (
+            lambda data: {**data, "params": {**data["params"], "activation": "x"}},
+            "activation",
+        ),
+    ],
+)
+def test_load_refuses_bad_headers(edit, message, X_lowrank, tmp_path):
+    """Check that unknown classes, formats and parameter values are refused."""
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    _rewrite_member(path, "params.json", edit)
+    with pytest.raises(ValueError, match=message):
+        load(path)
+
+
+def test_load_refuses_unexpected_attributes(X_lowrank, tmp_path):
+    """Check that a file cannot set methods or private state on the estimator."""
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    _rewrite_member(path, "fitted.json", lambda data: {**data, "transform": 1})
+    with pytest.raises(ValueError, match="Unexpected fitted attribute 'transform'"):
+        load(path)
+
+
+def test_load_refuses_files_that_are_not_skae(tmp_path):
+    """Check that a zip file without a skae header is refused."""
+    path = tmp_path / "other.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data.txt", "hello")
+    with pytest.raises(ValueError, match="Not a skae file"):
+        load(path)
+
+
+def test_load_cuda_model_without_cuda(X_lowrank, tmp_path, monkeypatch):
+    """Check that a model saved with device='cuda' loads on the CPU without CUDA."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    path = tmp_path / "model.skae"
+    save(estimator, path)
+    _rewrite_member(
+        path,
+        "params.json",
+        lambda data: {**data, "params": {**data["params"], "device": "cuda"}},
+    )
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning, match="loading it on the CPU"):
+        loaded = load(path)
+    assert loaded.device == "cuda"
+    assert torch.device(loaded.net_.device).type == "cpu"
+    assert_array_equal(loaded.transform(X_lowrank), estimator.transform(X_lowrank))
+
+
+@pytest.mark.cuda
+def test_save_load_cuda_round_trip(X_lowrank, tmp_path, monkeypatch):
+    """Check that a CUDA-fitted model loads on CUDA exactly and on the CPU closely."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS, device="cuda").fit(X_lowrank)
+    path = tmp_path / "model.skae"
+    save(estimator, path)
+    loaded = load(path)
+    assert torch.device(loaded.net_.device).type == "cuda"
+    _assert_same_fit(loaded, estimator, X_lowrank)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning):
+        on_cpu = load(path)
+    assert torch.device(on_cpu.net_.device).type == "cpu"
+    np.testing.assert_allclose(
+        on_cpu.transform(X_lowrank), estimator.transform(X_lowrank), atol=1e-5
+    )
+
+
+def test_save_load_after_load_is_stable(X_lowrank, tmp_path):
+    """Check that saving a loaded estimator writes the same content again."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    first, second = tmp_path / "first.skae", tmp_path / "second.skae"
+    save(estimator, first)
+    save(load(first), second)
+    with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
+        for name in ("params.json", "fitted.json", "history.json"):
+            assert a.read(name) == b.read(name), name
