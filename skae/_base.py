@@ -31,6 +31,7 @@ from skae._net import (
     validation_split,
 )
 from skae._utils import (
+    PREDICT_BATCH_VALUES,
     RELEASE_BYTES,
     iter_chunks,
     make_seed,
@@ -413,6 +414,11 @@ class _BaseAutoencoder(
             iterator_train__device=device,
             iterator_valid=BatchIterator,
             iterator_valid__device=device,
+            # No gradients in validation: inference-sized batches give the same
+            # (size-weighted) loss with less per-batch overhead.
+            iterator_valid__batch_size=max(
+                self.batch_size, PREDICT_BATCH_VALUES // n_features
+            ),
             train_split=train_split,
             callbacks=callbacks,
             device=str(device),

@@ -1,0 +1,134 @@
+"""Entry point: ``python -m benchmarks [--dataset NAME] [--quick] [--out DIR]``.
+
+Runs the PCA-against-autoencoders comparison and the model-selection search,
+prints the results table, and writes ``results.json`` and the PNG figures into
+``--out`` (default ``benchmarks/results/<dataset>/``).
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_OUT = Path(__file__).parent / "results"
+
+
+def _ints(text):
+    """Parse a comma-separated list of integers."""
+    return [int(part) for part in text.split(",") if part]
+
+
+def parse_args(argv=None):
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Compare PCA with skae's autoencoders: reconstruction error, "
+        "downstream accuracy, denoising, sparsity and time, over code sizes.",
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=["digits", "fashion_mnist", "mnist"],
+        default="digits",
+        help="digits (bundled, about a minute) or the local MNIST-like IDX files "
+        "(see skae.datasets; Fashion-MNIST takes about an hour)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: fewer sizes and epochs"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="output folder (default benchmarks/results/<dataset>)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the one random seed")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for torch and BLAS (default 1: on a shared machine, "
+        "extra threads spin-wait and slow training down many times over)",
+    )
+    parser.add_argument("--ks", type=_ints, help="code sizes, e.g. 8,32")
+    parser.add_argument(
+        "--models", help="comma-separated subset of the models (default: all)"
+    )
+    parser.add_argument(
+        "--max-iter", type=int, help="epochs per autoencoder (default: per dataset)"
+    )
+    parser.add_argument(
+        "--no-select", action="store_true", help="skip the model-selection search"
+    )
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNGs")
+    parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="also write docs/results/<dataset>.json and docs/images/<dataset>_*.png, "
+        "the committed run the README shows (then: python -m benchmarks.report "
+        "--update-readme)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the benchmark and write its outputs."""
+    args = parse_args(argv)
+    # Thread pools are limited before any work starts; torch and the BLAS
+    # libraries read these settings at their first parallel call.
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+
+    from benchmarks import compare, report, select
+
+    models = compare.MODELS if args.models is None else args.models.split(",")
+    out = args.out or DEFAULT_OUT / args.dataset
+    out.mkdir(parents=True, exist_ok=True)
+    record = compare.run(
+        args.dataset,
+        quick=args.quick,
+        ks=args.ks,
+        models=models,
+        max_iter=args.max_iter,
+        random_state=args.seed,
+        threads=args.threads,
+        log=lambda line: print(line, flush=True),
+        command=" ".join(["python -m benchmarks", *sys.argv[1:]]),
+    )
+    if not args.no_select and "AutoencoderTransformer" in models:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        data = compare.make_data(args.dataset, quick=args.quick, random_state=args.seed)
+        record["model_selection"] = select.run(
+            data, ks=record["settings"]["ks"], quick=args.quick, random_state=args.seed
+        )
+        record["total_time"] += time.perf_counter() - start
+        record["total_cpu_time"] += time.process_time() - cpu_start
+    path = out / "results.json"
+    with open(path, "w") as file:
+        json.dump(record, file, indent=1)
+        file.write("\n")
+    print()
+    print(report.render(record))
+    print(f"Wrote {path}")
+    if not args.no_plots:
+        from benchmarks import plots
+
+        for figure in plots.plot_all(record, out):
+            print(f"Wrote {figure}")
+    if args.docs:
+        from benchmarks import plots
+
+        docs = Path(__file__).parent.parent / "docs"
+        path = docs / "results" / f"{args.dataset}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text((out / "results.json").read_text())
+        print(f"Wrote {path}")
+        prefix = f"{args.dataset}_"
+        for figure in plots.plot_all(record, docs / "images", prefix=prefix):
+            print(f"Wrote {figure}")
+
+
+if __name__ == "__main__":
+    main()

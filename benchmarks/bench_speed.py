@@ -1,0 +1,443 @@
+"""Speed of skae's fit and transform against a raw torch loop, MLPRegressor and PCA.
+
+For each case the same network (skae's own ``Autoencoder`` module) is trained
+with the same optimizer (Adam), learning rate, batch size, shuffling and number
+of epochs, by:
+
+- ``skae``: ``AutoencoderTransformer.fit`` (the whole call: validation, net
+  construction, training, the final reconstruction error);
+- ``torch``: a hand-written loop over float32 tensors prepared outside the timed
+  region, shuffling with ``torch.randperm`` and slicing batches;
+- ``mlp``: ``MLPRegressor(X, X)`` with the mirrored hidden layers, adam, the
+  same batch size and ``max_iter=epochs`` (``tol=0``, so it runs every epoch).
+
+``fit_valid`` repeats the skae / torch comparison with 10% of the rows held out
+and scored after every epoch (``early_stopping=True``). ``transform`` times
+encoding 10,000 rows with skae, with the raw module under
+``torch.inference_mode`` and with ``PCA.transform``.
+
+The methods are timed in one process, interleaved (the order rotates at every
+repeat), so that a machine shared with other jobs slows them alike; the tables
+report medians over repeats and the median of the per-repeat ratios. A cold
+first fit is timed in fresh interpreters (imports done before the clock
+starts), for skae and for the torch loop alike. Thread counts are left to
+torch's defaults for every method.
+
+Usage::
+
+    python benchmarks/bench_speed.py                   # CPU, writes results/speed.json
+    python benchmarks/bench_speed.py --device cuda     # GPU (MLP and PCA stay on CPU)
+    python benchmarks/bench_speed.py --table FILE.json # print the markdown table
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import skorch
+import torch
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+
+import skae
+from skae import AutoencoderTransformer
+from skae._modules import Autoencoder
+
+RESULTS = Path(__file__).parent / "results"
+COLD_RUNNER = (
+    "import importlib.util, sys; "
+    f"spec = importlib.util.spec_from_file_location('bench_speed', {__file__!r}); "
+    "module = importlib.util.module_from_spec(spec); "
+    "spec.loader.exec_module(module); "
+    "module.run_cold(*sys.argv[1:])"
+)
+SEED = 0
+N_TRANSFORM = 10_000
+
+CASES = {
+    "fashion-mnist-784": {
+        "data": "fashion-mnist",
+        "n_samples": 20_000,
+        "hidden_layer_sizes": (256, 128),
+        "n_components": 32,
+        "batch_size": 256,
+        "epochs": 3,
+    },
+    "digits-64": {
+        "data": "digits",
+        "n_samples": 1_797,
+        "hidden_layer_sizes": (32, 16),
+        "n_components": 8,
+        "batch_size": 128,
+        "epochs": 20,
+    },
+}
+
+
+def make_data(case):
+    """Return float32 data in [0, 1] for `case` and a note of its source.
+
+    Fashion-MNIST comes from the local IDX files (``apt-get install
+    dataset-fashion-mnist``); without them, uniform noise of the same shape
+    stands in, which times the same.
+    """
+    n_samples = case["n_samples"]
+    if case["data"] == "digits":
+        from sklearn.datasets import load_digits
+
+        X = load_digits().data[:n_samples] / 16.0
+        return X.astype(np.float32), "sklearn digits"
+    try:
+        from skae.datasets import load_fashion_mnist
+
+        X, _ = load_fashion_mnist(return_X_y=True)
+        return np.ascontiguousarray(X[:n_samples], dtype=np.float32), "fashion-mnist"
+    except (ImportError, OSError) as exc:
+        print(f"Fashion-MNIST unavailable ({exc}); timing uniform noise instead.")
+        rng = np.random.RandomState(SEED)
+        return rng.rand(n_samples, 784).astype(np.float32), "uniform noise"
+
+
+def make_estimator(case, *, device, seed, early_stopping=False):
+    """The skae estimator for `case`: all epochs, no early stop on a plateau."""
+    return AutoencoderTransformer(
+        case["n_components"],
+        hidden_layer_sizes=case["hidden_layer_sizes"],
+        batch_size=case["batch_size"],
+        learning_rate_init=1e-3,
+        max_iter=case["epochs"],
+        tol=0.0,
+        n_iter_no_change=case["epochs"] + 1,
+        early_stopping=early_stopping,
+        validation_fraction=0.1,
+        random_state=seed,
+        device=device,
+    )
+
+
+def make_mlp(case, *, seed):
+    """MLPRegressor with the autoencoder's mirrored layers, run for all epochs."""
+    hidden = case["hidden_layer_sizes"]
+    return MLPRegressor(
+        hidden_layer_sizes=(*hidden, case["n_components"], *hidden[::-1]),
+        solver="adam",
+        batch_size=case["batch_size"],
+        learning_rate_init=1e-3,
+        max_iter=case["epochs"],
+        tol=0.0,
+        n_iter_no_change=case["epochs"] + 1,
+        shuffle=True,
+        random_state=seed,
+    )
+
+
+def _synchronize(device):
+    """Wait for queued GPU work, so that timings cover it."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def fit_torch(case, X_train, X_valid, *, device, seed):
+    """The reference: train skae's module with a hand-written torch loop."""
+    torch.manual_seed(seed)
+    n_features = X_train.shape[1]
+    module = Autoencoder(
+        n_features, case["n_components"], case["hidden_layer_sizes"]
+    ).to(device)
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+    criterion = torch.nn.MSELoss()
+    batch_size = case["batch_size"]
+    for _ in range(case["epochs"]):
+        module.train()
+        order = torch.randperm(len(X_train), device=X_train.device)
+        for start in range(0, len(X_train), batch_size):
+            batch = X_train[order[start : start + batch_size]]
+            optimizer.zero_grad()
+            X_reconstructed, _ = module(batch)
+            loss = criterion(X_reconstructed, batch)
+            loss.backward()
+            optimizer.step()
+        if X_valid is not None:
+            module.eval()
+            with torch.inference_mode():
+                for start in range(0, len(X_valid), batch_size):
+                    batch = X_valid[start : start + batch_size]
+                    criterion(module(batch)[0], batch).item()
+    _synchronize(device)
+    return module
+
+
+def _timed(function, *args):
+    """Return the wall-clock seconds `function(*args)` takes, and its result."""
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+def score_fit(case, X, *, device, repeats):
+    """Time fit for skae, torch and MLP, interleaved; return seconds per method."""
+    X_tensor = torch.as_tensor(X, device=device)
+    n_valid = int(np.ceil(0.1 * len(X)))
+    X_fit, X_held = X_tensor[n_valid:], X_tensor[:n_valid]
+
+    def skae_fit(seed, early_stopping=False):
+        estimator = make_estimator(
+            case, device=device, seed=seed, early_stopping=early_stopping
+        )
+        estimator.fit(X)
+        _synchronize(device)
+        return estimator
+
+    methods = {
+        "skae": lambda seed: skae_fit(seed),
+        "torch": lambda seed: fit_torch(case, X_tensor, None, device=device, seed=seed),
+        "mlp": lambda seed: make_mlp(case, seed=seed).fit(X, X),
+        "skae_valid": lambda seed: skae_fit(seed, early_stopping=True),
+        "torch_valid": lambda seed: fit_torch(
+            case, X_fit, X_held, device=device, seed=seed
+        ),
+    }
+    # One untimed warm-up of each, so that steady state is what is measured.
+    for method in methods.values():
+        method(SEED)
+    times = {name: [] for name in methods}
+    names = list(methods)
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds, _ = _timed(methods[name], SEED + repeat)
+            times[name].append(seconds)
+    return times
+
+
+def score_transform(case, X, *, device, repeats):
+    """Time encoding N_TRANSFORM rows with skae, the raw module and PCA.
+
+    Each measurement repeats the call enough times to last about 0.2 s (as
+    :mod:`timeit` does) and reports the time of one call.
+    """
+    X_new = X[:N_TRANSFORM]
+    X_tensor = torch.as_tensor(X_new, device=device)
+    estimator = make_estimator(case, device=device, seed=SEED).fit(X)
+    module = estimator.net_.module_.eval()
+    pca = PCA(case["n_components"], random_state=SEED).fit(X)
+
+    def encode_torch():
+        with torch.inference_mode():
+            Z = module.encoder(X_tensor).cpu().numpy()
+        return Z
+
+    methods = {
+        "skae": lambda: estimator.transform(X_new),
+        "torch": encode_torch,
+        "pca": lambda: pca.transform(X_new),
+    }
+    loops = {}
+    for name, method in methods.items():
+        seconds, _ = _timed(method)
+        loops[name] = max(1, int(0.2 / max(seconds, 1e-6)))
+
+    def repeated(name):
+        for _ in range(loops[name]):
+            methods[name]()
+
+    times = {name: [] for name in methods}
+    names = list(methods)
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds, _ = _timed(repeated, name)
+            times[name].append(seconds / loops[name])
+    return times
+
+
+def score_cold(case_name, *, device, repeats):
+    """Time the first fit in fresh interpreters, for skae and the torch loop."""
+    times = {"skae": [], "torch": []}
+    for _ in range(repeats):
+        for method in times:
+            # Load this file by path rather than running it as a script, which
+            # would put benchmarks/ first on sys.path.
+            command = [sys.executable, "-c", COLD_RUNNER, method, case_name, device]
+            output = subprocess.run(
+                command, check=True, capture_output=True, text=True
+            ).stdout
+            times[method].append(float(output.strip().splitlines()[-1]))
+    return times
+
+
+def run_cold(method, case_name, device):
+    """In a fresh interpreter: print the seconds of one first fit."""
+    case = CASES[case_name]
+    X, _ = make_data(case)
+    X_tensor = torch.as_tensor(X, device=device)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    if method == "skae":
+        estimator = make_estimator(case, device=device, seed=SEED)
+        seconds, _ = _timed(lambda: (estimator.fit(X), _synchronize(device)))
+    else:
+        seconds, _ = _timed(
+            lambda: fit_torch(case, X_tensor, None, device=device, seed=SEED)
+        )
+    print(seconds)
+
+
+def _summary(times, n_samples, epochs):
+    """Median seconds and samples per second of each method."""
+    return {
+        name: {
+            "seconds": values,
+            "median_seconds": statistics.median(values),
+            "samples_per_second": n_samples * epochs / statistics.median(values),
+        }
+        for name, values in times.items()
+    }
+
+
+def _median_ratio(times, numerator, denominator):
+    """Median over repeats of time[denominator] / time[numerator]: a speed ratio."""
+    return statistics.median(
+        b / a for a, b in zip(times[numerator], times[denominator], strict=True)
+    )
+
+
+def environment(device):
+    """Versions and hardware, for the JSON file."""
+    info = {
+        "python": platform.python_version(),
+        "skae": skae.__version__,
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": device,
+        "seed": SEED,
+    }
+    if torch.device(device).type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def run_case(case_name, *, device, repeats, cold_repeats):
+    """Measure one case; return its JSON record."""
+    case = CASES[case_name]
+    X, source = make_data(case)
+    n_samples, epochs = len(X), case["epochs"]
+    fit_times = score_fit(case, X, device=device, repeats=repeats)
+    transform_times = score_transform(case, X, device=device, repeats=repeats)
+    n_transform = min(N_TRANSFORM, n_samples)
+    record = {
+        "case": case_name,
+        "data": source,
+        "shape": list(X.shape),
+        "architecture": [
+            X.shape[1],
+            *case["hidden_layer_sizes"],
+            case["n_components"],
+        ],
+        **{key: case[key] for key in ("batch_size", "epochs")},
+        "repeats": repeats,
+        "n_transform": n_transform,
+        "fit": _summary(fit_times, n_samples, epochs),
+        "transform": _summary(transform_times, n_transform, 1),
+        "ratios": {
+            "fit_skae_vs_torch": _median_ratio(fit_times, "skae", "torch"),
+            "fit_skae_vs_mlp": _median_ratio(fit_times, "skae", "mlp"),
+            "fit_valid_skae_vs_torch": _median_ratio(
+                fit_times, "skae_valid", "torch_valid"
+            ),
+            "transform_skae_vs_torch": _median_ratio(transform_times, "skae", "torch"),
+            "transform_skae_vs_pca": _median_ratio(transform_times, "skae", "pca"),
+        },
+    }
+    if cold_repeats:
+        cold_times = score_cold(case_name, device=device, repeats=cold_repeats)
+        record["cold_fit"] = _summary(cold_times, n_samples, epochs)
+        record["ratios"]["cold_fit_skae_vs_torch"] = _median_ratio(
+            cold_times, "skae", "torch"
+        )
+        record["ratios"]["cold_fit_skae_vs_warm_torch"] = statistics.median(
+            fit_times["torch"]
+        ) / statistics.median(cold_times["skae"])
+    return record
+
+
+def table(results):
+    """Markdown table of the ratios (> 1 means skae is faster)."""
+    device = results["environment"]["device"]
+    lines = [
+        f"Device: {device}, torch threads: {results['environment']['torch_threads']}."
+        " Speed ratios, medians over repeats; > 1 means skae is faster.",
+        "",
+        "| case | fit samples/s (skae / torch / MLP) | fit vs torch | fit vs MLP "
+        "| fit+valid vs torch | cold fit vs torch | transform vs torch "
+        "| transform vs PCA |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for record in results["cases"]:
+        fit, ratios = record["fit"], record["ratios"]
+        cold = ratios.get("cold_fit_skae_vs_torch")
+        lines.append(
+            f"| {record['case']} ({record['shape'][0]} x {record['shape'][1]}, "
+            f"{'-'.join(map(str, record['architecture']))}) "
+            f"| {fit['skae']['samples_per_second']:,.0f} / "
+            f"{fit['torch']['samples_per_second']:,.0f} / "
+            f"{fit['mlp']['samples_per_second']:,.0f} "
+            f"| {ratios['fit_skae_vs_torch']:.2f}x | {ratios['fit_skae_vs_mlp']:.2f}x "
+            f"| {ratios['fit_valid_skae_vs_torch']:.2f}x "
+            f"| {'n/a' if cold is None else f'{cold:.2f}x'} "
+            f"| {ratios['transform_skae_vs_torch']:.2f}x "
+            f"| {ratios['transform_skae_vs_pca']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    """Parse the command line, run the cases, print the table, write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cold-repeats", type=int, default=3)
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
+    parser.add_argument("--table", type=Path, help="print the table of a JSON file")
+    args = parser.parse_args()
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    results = {"environment": environment(args.device), "cases": []}
+    for case_name in args.cases:
+        print(f"{case_name} ...", flush=True)
+        results["cases"].append(
+            run_case(
+                case_name,
+                device=args.device,
+                repeats=args.repeats,
+                cold_repeats=args.cold_repeats,
+            )
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(table(results))
+    print(f"Wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

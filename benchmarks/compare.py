@@ -1,0 +1,419 @@
+"""PCA against the three autoencoders: reconstruction, codes, denoising, sparsity.
+
+The experiment is split as the house style asks: :func:`make_data` loads and
+scales a dataset, :func:`make_estimator` builds one model with its defaults,
+:func:`score` fits it and measures it, and :func:`run` loops over models and
+code sizes and returns a JSON-ready dict (see ``benchmarks/README.md``).
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import base64
+import os
+import platform
+import sys
+import time
+import warnings
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skae
+from skae.datasets import load_fashion_mnist, load_mnist
+
+MODELS = (
+    "PCA",
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "SparseAutoencoder",
+)
+KS = (2, 8, 16, 32, 64)
+
+# Per-dataset settings. `max_iter` is the epoch budget of every autoencoder,
+# chosen so that one fit stays under 5 minutes of one CPU core on Fashion-MNIST
+# and the whole digits run takes about a minute; `quick` overrides for a smoke
+# run. `n_train` / `n_test` subsample the official splits (None: all rows).
+SETTINGS = {
+    "digits": {
+        "max_iter": 100,
+        "test_size": 0.25,
+        "image_shape": (8, 8),
+        "quick": {"ks": (2, 8), "max_iter": 20},
+    },
+    "fashion_mnist": {
+        "max_iter": 75,
+        "image_shape": (28, 28),
+        "quick": {"ks": (2, 8), "max_iter": 3, "n_train": 10_000, "n_test": 2_000},
+    },
+    "mnist": {
+        "max_iter": 75,
+        "image_shape": (28, 28),
+        "quick": {"ks": (2, 8), "max_iter": 3, "n_train": 10_000, "n_test": 2_000},
+    },
+}
+
+# Standard deviation of the Gaussian noise added to the test images for the
+# denoising measure (then clipped to [0, 1]).
+NOISE_LEVEL = 0.3
+# A code value counts as near zero when |z| < NEAR_ZERO * max|Z|, the maximum
+# over all codes of the test set for that model.
+NEAR_ZERO = 1e-3
+# Bins of the code-activation density, over z / max|Z| in [-1, 1].
+ACTIVATION_BINS = 80
+# Test images drawn in the reconstruction and denoising grids.
+N_IMAGES = 8
+
+
+def make_data(dataset, *, quick=False, random_state=0):
+    """Load `dataset`, scaled to [0, 1], with its train/test split.
+
+    Parameters
+    ----------
+    dataset : {"digits", "fashion_mnist", "mnist"}
+        Which dataset. Digits are divided by 16 and split once with
+        `random_state`; the MNIST-like datasets use their official split.
+
+    quick : bool, default=False
+        Whether to subsample as the dataset's ``quick`` settings say.
+
+    random_state : int, default=0
+        Seed of the digits split and of the test noise.
+
+    Returns
+    -------
+    data : dict
+        ``X_train``, ``X_test`` (float32 in [0, 1]), ``y_train``, ``y_test``,
+        ``X_test_noisy`` (the test images with Gaussian noise of standard
+        deviation `NOISE_LEVEL`, clipped to [0, 1]), ``image_shape`` and
+        ``description`` (a JSON-ready summary).
+    """
+    settings = SETTINGS[dataset]
+    if dataset == "digits":
+        X, y = load_digits(return_X_y=True)
+        X = (X / 16.0).astype(np.float32)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X,
+            y,
+            test_size=settings["test_size"],
+            stratify=y,
+            random_state=random_state,
+        )
+        split = (
+            f"train_test_split(test_size={settings['test_size']}, stratify=y, "
+            f"random_state={random_state}); pixels / 16"
+        )
+    else:
+        load = load_fashion_mnist if dataset == "fashion_mnist" else load_mnist
+        X_train, y_train = load(subset="train", return_X_y=True)
+        X_test, y_test = load(subset="test", return_X_y=True)
+        split = "official train / test split; pixels / 255"
+    if quick:
+        n_train = settings["quick"].get("n_train")
+        n_test = settings["quick"].get("n_test")
+        X_train, y_train = X_train[:n_train], y_train[:n_train]
+        X_test, y_test = X_test[:n_test], y_test[:n_test]
+        if n_train is not None or n_test is not None:
+            split += f"; first {n_train} train and {n_test} test rows (quick)"
+    rng = np.random.RandomState(random_state)
+    noise = rng.standard_normal(X_test.shape).astype(np.float32)
+    X_test_noisy = np.clip(X_test + NOISE_LEVEL * noise, 0, 1)
+    return {
+        "X_train": X_train,
+        "X_test": X_test,
+        "y_train": y_train,
+        "y_test": y_test,
+        "X_test_noisy": X_test_noisy,
+        "image_shape": settings["image_shape"],
+        "description": {
+            "name": dataset,
+            "n_train": int(X_train.shape[0]),
+            "n_test": int(X_test.shape[0]),
+            "n_features": int(X_train.shape[1]),
+            "n_classes": len(np.unique(y_train)),
+            "split": split,
+            "noise": f"gaussian, sigma={NOISE_LEVEL}, clipped to [0, 1]",
+            "psnr_noisy_input": psnr(X_test_noisy, X_test),
+        },
+    }
+
+
+def make_estimator(model, n_components, *, max_iter, random_state=0):
+    """Build `model` with its default parameters for a code of `n_components`.
+
+    Only the code size, the epoch budget `max_iter` (autoencoders) and the
+    seed are set: every other parameter keeps its default.
+    """
+    if model == "PCA":
+        return PCA(n_components=n_components, random_state=random_state)
+    Estimator = getattr(skae, model)
+    return Estimator(n_components, max_iter=max_iter, random_state=random_state)
+
+
+def psnr(X_reconstructed, X):
+    """Peak signal-to-noise ratio in dB for data in [0, 1]: 10 log10(1 / MSE)."""
+    mse = float(np.mean((np.asarray(X_reconstructed) - X) ** 2))
+    return float(10 * np.log10(1.0 / mse))
+
+
+def _timed(function, *args):
+    """Call `function(*args)`; return its result, wall and CPU seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = function(*args)
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _to_images(X, image_shape):
+    """Encode rows of `X` in [0, 1] as base64 uint8, compact enough for JSON."""
+    X = np.clip(np.asarray(X), 0, 1)
+    pixels = np.round(X * 255).astype(np.uint8)
+    return {
+        "shape": [int(X.shape[0]), *image_shape],
+        "uint8_base64": base64.b64encode(pixels.tobytes()).decode("ascii"),
+    }
+
+
+def score(estimator, data, *, random_state=0):
+    """Fit `estimator` on the training data and measure it on the test data.
+
+    Parameters
+    ----------
+    estimator : transformer with `inverse_transform`
+        PCA or an autoencoder, unfitted.
+
+    data : dict
+        The output of :func:`make_data`.
+
+    random_state : int, default=0
+        Seed of the k-nearest-neighbour and logistic regression fits (their
+        results do not depend on it, recorded for completeness).
+
+    Returns
+    -------
+    scores : dict
+        JSON-ready measures (see ``benchmarks/README.md``) and, under
+        ``"arrays"``, the reconstructions of the clean and of the noisy test
+        images, for the figures.
+    """
+    X_train, X_test = data["X_train"], data["X_test"]
+    with warnings.catch_warnings():
+        # Running out of epochs is the budget, not a failure: it is recorded.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _, fit_time, fit_cpu_time = _timed(estimator.fit, X_train)
+    Z_train = estimator.transform(X_train)
+    Z_test, transform_time, _ = _timed(estimator.transform, X_test)
+    X_reconstructed = estimator.inverse_transform(Z_test)
+    X_denoised = estimator.inverse_transform(estimator.transform(data["X_test_noisy"]))
+
+    logistic = make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=1000, random_state=random_state)
+    )
+    logistic.fit(Z_train, data["y_train"])
+    knn = KNeighborsClassifier(n_neighbors=5).fit(Z_train, data["y_train"])
+
+    scale = float(np.abs(Z_test).max()) or 1.0
+    density, _ = np.histogram(
+        Z_test / scale, bins=ACTIVATION_BINS, range=(-1, 1), density=True
+    )
+    scores = {
+        "mse": float(np.mean((X_reconstructed - X_test) ** 2)),
+        "psnr": psnr(X_reconstructed, X_test),
+        "psnr_noisy": psnr(X_denoised, X_test),
+        "logistic_accuracy": float(logistic.score(Z_test, data["y_test"])),
+        "knn_accuracy": float(knn.score(Z_test, data["y_test"])),
+        "near_zero_fraction": float(np.mean(np.abs(Z_test) < NEAR_ZERO * scale)),
+        "activation_density": [round(float(d), 6) for d in density],
+        "fit_time": fit_time,
+        "fit_cpu_time": fit_cpu_time,
+        "transform_time": transform_time,
+    }
+    if hasattr(estimator, "loss_curve_"):
+        scores["n_iter"] = int(estimator.n_iter_)
+        scores["final_train_loss"] = float(estimator.loss_curve_[-1])
+    scores["arrays"] = {"reconstructed": X_reconstructed, "denoised": X_denoised}
+    return scores
+
+
+def environment(threads):
+    """Versions, hardware and thread settings, for the JSON record."""
+    packages = ["skae", "numpy", "scipy", "scikit-learn", "torch", "skorch"]
+    versions = {"python": platform.python_version()}
+    for package in packages:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    cpu_model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    cpu_model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as meminfo:
+            memory_gib = round(int(meminfo.readline().split()[1]) / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        memory_gib = None
+    return {
+        "versions": versions,
+        "hardware": {
+            "platform": platform.platform(),
+            "cpu": cpu_model,
+            "cpu_count": os.cpu_count(),
+            "memory_gib": memory_gib,
+            "threads": threads,
+            "device": "cpu",
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+    }
+
+
+def _sample_indices(y_test, n_images):
+    """The first test image of each of the first `n_images` classes."""
+    classes = np.unique(y_test)[:n_images]
+    return [int(np.flatnonzero(y_test == c)[0]) for c in classes]
+
+
+def run(
+    dataset="digits",
+    *,
+    quick=False,
+    ks=None,
+    models=MODELS,
+    max_iter=None,
+    plot_k=8,
+    random_state=0,
+    threads=1,
+    log=print,
+    command=None,
+):
+    """Run the comparison and return its JSON-ready record.
+
+    Parameters
+    ----------
+    dataset : {"digits", "fashion_mnist", "mnist"}, default="digits"
+        Which dataset.
+
+    quick : bool, default=False
+        A smoke run: fewer code sizes, fewer epochs, fewer rows.
+
+    ks : sequence of int or None, default=None
+        Code sizes; None uses 2, 8, 16, 32 and 64 (those below the number of
+        features), or the quick ones.
+
+    models : sequence of str, default=MODELS
+        Which of `MODELS` to run.
+
+    max_iter : int or None, default=None
+        Epoch budget of the autoencoders; None uses the dataset's.
+
+    plot_k : int, default=8
+        Code size whose reconstructions are kept for the image grids.
+
+    random_state : int, default=0
+        The one seed: data split, test noise and every model.
+
+    threads : int, default=1
+        Recorded only; the caller sets the thread pools.
+
+    log : callable, default=print
+        Receives one progress line per fit.
+
+    command : str or None, default=None
+        The command line to record; None records ``sys.argv``.
+
+    Returns
+    -------
+    record : dict
+        See ``benchmarks/README.md``.
+    """
+    start, cpu_start = time.perf_counter(), time.process_time()
+    if command is None:
+        command = " ".join(sys.argv)
+    settings = SETTINGS[dataset]
+    if quick:
+        settings = {**settings, **settings["quick"]}
+    data = make_data(dataset, quick=quick, random_state=random_state)
+    n_features = data["description"]["n_features"]
+    if ks is None:
+        ks = settings.get("ks", KS)
+    ks = [int(k) for k in ks if k < n_features]
+    if max_iter is None:
+        max_iter = settings["max_iter"]
+    unknown = set(models) - set(MODELS)
+    if unknown:
+        raise ValueError(f"Unknown models {sorted(unknown)}; choose from {MODELS}.")
+    if plot_k not in ks:
+        plot_k = ks[0]
+    shown = _sample_indices(data["y_test"], N_IMAGES)
+    image_shape = data["image_shape"]
+    record = {
+        "benchmark": "compare",
+        "dataset": dataset,
+        "quick": quick,
+        "seed": random_state,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        **environment(threads),
+        "data": data["description"],
+        "settings": {
+            "ks": ks,
+            "models": list(models),
+            "max_iter": max_iter,
+            "estimators": "defaults, except n_components, max_iter (autoencoders) "
+            "and random_state",
+            "logistic": "StandardScaler + LogisticRegression(max_iter=1000) on codes",
+            "knn": "KNeighborsClassifier(n_neighbors=5) on codes",
+            "near_zero_threshold": f"|z| < {NEAR_ZERO} * max|Z_test|",
+            "near_zero": NEAR_ZERO,
+            "activation_bins": ACTIVATION_BINS,
+            "plot_k": plot_k,
+        },
+        "results": [],
+        "images": {
+            "k": plot_k,
+            "indices": shown,
+            "original": _to_images(data["X_test"][shown], image_shape),
+            "noisy": _to_images(data["X_test_noisy"][shown], image_shape),
+            "reconstructed": {},
+            "denoised": {},
+        },
+    }
+    for k in ks:
+        for model in models:
+            estimator = make_estimator(
+                model, k, max_iter=max_iter, random_state=random_state
+            )
+            scores = score(estimator, data, random_state=random_state)
+            arrays = scores.pop("arrays")
+            record["results"].append({"model": model, "k": k, **scores})
+            if k == plot_k:
+                images = record["images"]
+                rows = arrays["reconstructed"][shown]
+                images["reconstructed"][model] = _to_images(rows, image_shape)
+                rows = arrays["denoised"][shown]
+                images["denoised"][model] = _to_images(rows, image_shape)
+            log(
+                f"{dataset} k={k:<3d} {model:<23s} mse={scores['mse']:.5f} "
+                f"logistic={scores['logistic_accuracy']:.3f} "
+                f"knn={scores['knn_accuracy']:.3f} "
+                f"psnr_noisy={scores['psnr_noisy']:.2f} "
+                f"near_zero={scores['near_zero_fraction']:.3f} "
+                f"fit={scores['fit_time']:.1f}s (cpu {scores['fit_cpu_time']:.1f}s)"
+                + (f" epochs={scores['n_iter']}" if "n_iter" in scores else "")
+            )
+    record["hardware"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    record["total_time"] = time.perf_counter() - start
+    record["total_cpu_time"] = time.process_time() - cpu_start
+    return record
