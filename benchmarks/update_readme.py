@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-from benchmarks import bench_pretraining, report
+from benchmarks import bench_pretraining, bench_speed, report
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
@@ -31,8 +31,14 @@ def _benchmark(record):
     return report.render(record, figures="docs/images/")
 
 
+def _speed(record):
+    """The speed ratios against a raw torch loop, MLP and PCA."""
+    return bench_speed.table(record)
+
+
 # README block -> (JSON record, renderer)
 BLOCKS = {
+    "speed": ("speed.json", _speed),
     "benchmark": ("fashion_mnist.json", _benchmark),
     "pretraining": ("pretraining.json", _pretraining),
 }
