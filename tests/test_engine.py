@@ -229,3 +229,16 @@ def test_fit_cuda_memmap_and_sparse(X_lowrank, tmp_path):
     Z_memmap = AutoencoderTransformer(**params).fit(X_memmap).transform(X_memmap)
     Z_sparse = AutoencoderTransformer(**params).fit(X_sparse).transform(X_sparse)
     np.testing.assert_allclose(Z_memmap, Z_sparse, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.cuda
+def test_fit_cuda_streams_memmap_batch_by_batch(tmp_path):
+    """Check that a memmap goes to the GPU one batch at a time, never whole."""
+    shape = (100_000, 200)
+    X = np.memmap(tmp_path / "X.dat", dtype=np.float32, mode="w+", shape=shape)
+    X[:] = np.random.RandomState(0).rand(*shape)
+    X.flush()
+    torch.cuda.reset_peak_memory_stats()
+    params = {**FAST_PARAMS, "max_iter": 1, "batch_size": 1024, "device": "cuda"}
+    AutoencoderTransformer(**params).fit(X)
+    assert torch.cuda.max_memory_allocated() < X.nbytes / 2
