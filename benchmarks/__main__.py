@@ -32,7 +32,7 @@ def parse_args(argv=None):
         "--dataset",
         choices=["digits", "fashion_mnist", "mnist"],
         default="digits",
-        help="digits (bundled, about a minute) or the local MNIST-like IDX files "
+        help="digits (bundled, 2 to 3 minutes) or the local MNIST-like IDX files "
         "(see skae.datasets; Fashion-MNIST takes about an hour)",
     )
     parser.add_argument(
@@ -64,8 +64,8 @@ def parse_args(argv=None):
         "--docs",
         action="store_true",
         help="also write docs/results/<dataset>.json and docs/images/<dataset>_*.png, "
-        "the committed run the README shows (then: python -m benchmarks.report "
-        "--update-readme)",
+        "the committed run the README shows (then: python -m "
+        "benchmarks.update_readme)",
     )
     return parser.parse_args(argv)
 
@@ -81,7 +81,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
 
-    from benchmarks import compare, report, select
+    from benchmarks import compare, report, selection
 
     models = compare.MODELS if args.models is None else args.models.split(",")
     out = args.out or DEFAULT_OUT / args.dataset
@@ -100,7 +100,7 @@ def main(argv=None):
     if not args.no_select and "AutoencoderTransformer" in models:
         start, cpu_start = time.perf_counter(), time.process_time()
         data = compare.make_data(args.dataset, quick=args.quick, random_state=args.seed)
-        record["model_selection"] = select.run(
+        record["model_selection"] = selection.run(
             data, ks=record["settings"]["ks"], quick=args.quick, random_state=args.seed
         )
         record["total_time"] += time.perf_counter() - start

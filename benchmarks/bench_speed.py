@@ -115,6 +115,10 @@ def make_estimator(case, *, device, seed, early_stopping=False):
     return AutoencoderTransformer(
         case["n_components"],
         hidden_layer_sizes=case["hidden_layer_sizes"],
+        activation="relu",
+        # The plain MLP, as the reference loop trains: init="pca" adds a
+        # one-off SVD of at most 10,000 rows, which is not the data path.
+        init="random",
         batch_size=case["batch_size"],
         learning_rate_init=1e-3,
         max_iter=case["epochs"],
@@ -154,7 +158,7 @@ def fit_torch(case, X_train, X_valid, *, device, seed):
     torch.manual_seed(seed)
     n_features = X_train.shape[1]
     module = Autoencoder(
-        n_features, case["n_components"], case["hidden_layer_sizes"]
+        n_features, case["n_components"], case["hidden_layer_sizes"], "relu"
     ).to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
     criterion = torch.nn.MSELoss()

@@ -50,12 +50,12 @@ SETTINGS = {
         "quick": {"ks": (2, 8), "max_iter": 20},
     },
     "fashion_mnist": {
-        "max_iter": 75,
+        "max_iter": 35,
         "image_shape": (28, 28),
         "quick": {"ks": (2, 8), "max_iter": 3, "n_train": 10_000, "n_test": 2_000},
     },
     "mnist": {
-        "max_iter": 75,
+        "max_iter": 35,
         "image_shape": (28, 28),
         "quick": {"ks": (2, 8), "max_iter": 3, "n_train": 10_000, "n_test": 2_000},
     },

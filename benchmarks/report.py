@@ -2,16 +2,15 @@
 
 ``python -m benchmarks.report RESULTS.json [--figures PREFIX]`` prints the
 results table, the quality goals checked against the numbers, and the
-model-selection search. ``python -m benchmarks.report --update-readme``
-rewrites the README's benchmark section from ``docs/results/<dataset>.json``
-and ``docs/images/<dataset>_*.png``. Nothing in the output is typed in by hand.
+model-selection search; ``python -m benchmarks.update_readme`` puts the
+committed Fashion-MNIST run into the README. Nothing in the output is typed in
+by hand.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
 import json
-from pathlib import Path
 
 # The goals of GitHub issue 4 (stated for Fashion-MNIST; checked on any run).
 GOAL_RATIOS = {8: 0.45, 32: 0.55}
@@ -238,10 +237,6 @@ FIGURE_NAMES = {
     "denoising": "Noisy inputs and each model's output",
     "activations": "Density of code values, plain against sparse",
 }
-TITLES = {"digits": "digits", "fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
-# README sections come in this order; other records follow alphabetically.
-ORDER = ["digits", "fashion_mnist", "mnist"]
-BEGIN, END = "<!-- BEGIN benchmark -->", "<!-- END benchmark -->"
 
 
 def render(record, figures=None, goals=True):
@@ -283,79 +278,15 @@ def render(record, figures=None, goals=True):
     return "\n\n".join(parts) + "\n"
 
 
-def readme_block(results_dir="docs/results", images_dir="docs/images"):
-    """The README's benchmark section, from every comparison record found.
-
-    Each ``<results_dir>/<dataset>.json`` written by ``python -m benchmarks``
-    gives a subsection with its table and the figures
-    ``<images_dir>/<dataset>_*.png``; the quality goals are shown for
-    Fashion-MNIST, for which the issue states them.
-    """
-    records = {}
-    for path in sorted(Path(results_dir).glob("*.json")):
-        with open(path) as file:
-            record = json.load(file)
-        if isinstance(record, dict) and record.get("benchmark") == "compare":
-            records[record["dataset"]] = (path, record)
-    if not records:
-        raise FileNotFoundError(
-            f"No results of python -m benchmarks in {results_dir}/; run it and copy "
-            "its results.json there as <dataset>.json (see benchmarks/README.md)."
-        )
-    names = [n for n in ORDER if n in records]
-    names += sorted(set(records) - set(ORDER))
-    parts = [
-        f"*(generated from `{results_dir}/*.json` by "
-        "`python -m benchmarks.report --update-readme`)*"
-    ]
-    for name in names:
-        path, record = records[name]
-        parts.append(f"### {TITLES.get(name, name)}")
-        figures = f"{images_dir}/{name}_"
-        parts.append(
-            render(record, figures=figures, goals=name == "fashion_mnist").rstrip()
-            + f"\n\nSource: [`{path.as_posix()}`]({path.as_posix()})."
-        )
-    return "\n\n".join(parts)
-
-
-def update_readme(readme="README.md", **kwargs):
-    """Replace the text between the README's benchmark markers."""
-    readme = Path(readme)
-    text = readme.read_text()
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"{readme} lacks the markers {BEGIN} ... {END}.")
-    block = readme_block(**kwargs)
-    text = text[: start + len(BEGIN)] + "\n" + block + "\n" + text[end:]
-    readme.write_text(text)
-    return readme
-
-
 def main(argv=None):
-    """Print the markdown of a results JSON file, or update the README."""
+    """Print the markdown of a results JSON file."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report")
-    parser.add_argument(
-        "results", nargs="?", help="a JSON file written by python -m benchmarks"
-    )
+    parser.add_argument("results", help="a JSON file written by python -m benchmarks")
     parser.add_argument(
         "--figures",
         help="path prefix of the PNGs to link, e.g. docs/images/fashion_mnist_",
     )
-    parser.add_argument(
-        "--update-readme",
-        nargs="?",
-        const="README.md",
-        metavar="README",
-        help="rewrite the benchmark section of README (default README.md) from "
-        "docs/results/*.json and docs/images/",
-    )
     args = parser.parse_args(argv)
-    if args.update_readme:
-        print(f"Updated {update_readme(args.update_readme)}")
-        return
-    if args.results is None:
-        parser.error("give a results JSON file, or --update-readme")
     with open(args.results) as file:
         record = json.load(file)
     print(render(record, figures=args.figures), end="")
