@@ -38,12 +38,17 @@ from skae._utils import (
     predict_in_batches,
     release_pages,
     resolve_device,
+    rows_to_tensor,
     seeded,
     shared_memmap,
     training_data,
 )
 
 FLOAT_DTYPES = [np.float64, np.float32]
+
+# init="pca" computes PCA on at most this many randomly chosen rows: enough
+# for the leading components, and cheap next to one epoch of training.
+PCA_INIT_ROWS = 10_000
 
 
 def _scan_memmap(X, mapped):
@@ -76,6 +81,7 @@ class _BaseAutoencoder(
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"identity", "sigmoid"})],
+        "init": [StrOptions({"pca", "random"})],
         "loss": [StrOptions({"mse", "bce"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -101,9 +107,10 @@ class _BaseAutoencoder(
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(256, 128),
-        activation="relu",
+        hidden_layer_sizes=(512, 256),
+        activation="gelu",
         output_activation="identity",
+        init="pca",
         loss="mse",
         alpha=0.0,
         batch_size=256,
@@ -124,6 +131,7 @@ class _BaseAutoencoder(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
+        self.init = init
         self.loss = loss
         self.alpha = alpha
         self.batch_size = batch_size
@@ -300,6 +308,8 @@ class _BaseAutoencoder(
         with seeded(self._seed + n_before, device):
             if not self.net_.initialized_:
                 self.net_.initialize()
+                if self.init == "pca":
+                    self._init_from_pca(X_train)
             self.net_.partial_fit(X_train, epochs=epochs)
         self._set_fitted_attributes()
         self.reconstruction_error_ = -float(
@@ -315,6 +325,29 @@ class _BaseAutoencoder(
                 stacklevel=4,
             )
         return self
+
+    def _init_from_pca(self, X):
+        """Start the network from PCA of (a sample of) `X`: see `init`."""
+        module, device = self.net_.module_, torch.device(self.net_.device)
+        n_samples = X.shape[0]
+        rows = np.arange(n_samples)
+        if n_samples > PCA_INIT_ROWS:
+            rng = np.random.RandomState(self._seed)
+            rows = np.sort(rng.choice(n_samples, PCA_INIT_ROWS, replace=False))
+        centered = rows_to_tensor(X, rows, device)
+        mean = centered.mean(dim=0)
+        centered -= mean
+        _, _, Vt = torch.linalg.svd(centered, full_matrices=False)
+        # Codes wider than the data's rank get zero components.
+        components = centered.new_zeros((self.n_components, X.shape[1]))
+        n_found = min(self.n_components, Vt.shape[0])
+        components[:n_found] = Vt[:n_found]
+        shift = centered.new_zeros(self.n_components)
+        if self._code_activation() == "relu":
+            # A ReLU code would clip half of each centred PCA score: shift the
+            # scores so that they start non-negative on the sample.
+            shift = -(centered @ components.T).amin(dim=0)
+        module.init_linear(components, mean, shift)
 
     def _validate_input(self, X, *, reset):
         """Check `X` (numeric, finite, right width; in [0, 1] for BCE).
@@ -402,6 +435,7 @@ class _BaseAutoencoder(
             module__activation=self.activation,
             module__code_activation=self._code_activation(),
             module__output_activation=self.output_activation,
+            module__linear_residual=self.init == "pca",
             criterion=criterion,
             optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.alpha,

@@ -62,12 +62,12 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         Standard deviation of the Gaussian noise, or fraction of corrupted
         values for masking and salt and pepper (then at most 1).
 
-    hidden_layer_sizes : int or tuple of int, default=(256, 128)
+    hidden_layer_sizes : int or tuple of int, default=(512, 256)
         Widths of the encoder's hidden layers, from the input inward. The
         decoder mirrors them. ``()`` gives a single linear map each way.
 
     activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
-            default="relu"
+            default="gelu"
         Activation after every hidden layer. ``"identity"`` with no hidden
         layers and ``loss="mse"`` makes a linear autoencoder, whose optimum
         spans the same subspace as PCA.
@@ -76,6 +76,16 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         Activation of the decoder's last layer. ``"sigmoid"`` bounds the
         reconstruction to [0, 1], which suits data scaled by MinMaxScaler and
         is required by ``loss="bce"``.
+
+    init : {"pca", "random"}, default="pca"
+        How the network starts. ``"pca"`` gives the encoder and the decoder
+        each a linear map plus a nonlinear correction (the hidden layers),
+        sets the linear maps from PCA of the training data (at most 10,000
+        randomly chosen rows) and the corrections to zero: training starts
+        from the PCA solution and improves on it (with
+        ``output_activation="sigmoid"``, from PCA's reconstruction passed
+        through the sigmoid, a rougher start). ``"random"`` is a plain MLP
+        with PyTorch's default random initialisation.
 
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss: mean squared error, or binary cross-entropy for
@@ -235,9 +245,10 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         *,
         noise="gaussian",
         noise_level=0.2,
-        hidden_layer_sizes=(256, 128),
-        activation="relu",
+        hidden_layer_sizes=(512, 256),
+        activation="gelu",
         output_activation="identity",
+        init="pca",
         loss="mse",
         alpha=0.0,
         batch_size=256,
@@ -259,6 +270,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             output_activation=output_activation,
+            init=init,
             loss=loss,
             alpha=alpha,
             batch_size=batch_size,

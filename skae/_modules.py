@@ -36,11 +36,32 @@ def make_mlp(
     return nn.Sequential(*layers)
 
 
+class LinearResidual(nn.Module):
+    """``activation(linear(X) + mlp(X))``: a linear map and a nonlinear correction.
+
+    With the last layer of ``mlp`` at zero, this is exactly the (activated)
+    linear map, which :meth:`Autoencoder.init_linear` sets to PCA's.
+    """
+
+    def __init__(self, linear: nn.Linear, mlp: nn.Sequential, activation: str) -> None:
+        super().__init__()
+        self.linear = linear
+        self.mlp = mlp
+        self.activation = ACTIVATIONS[activation]()
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """The activated sum of the linear map and the correction."""
+        return self.activation(self.linear(X) + self.mlp(X))
+
+
 class Autoencoder(nn.Module):
     """An MLP encoder and a mirrored MLP decoder.
 
     ``forward`` returns ``(X_reconstructed, Z)`` so that a loss can use both the
-    reconstruction and the code (for a sparsity penalty, say).
+    reconstruction and the code (for a sparsity penalty, say). With
+    ``linear_residual``, the encoder and the decoder are each a linear map plus
+    an MLP correction (:class:`LinearResidual`), so that :meth:`init_linear`
+    can start the model from a linear solution such as PCA's.
     """
 
     def __init__(
@@ -51,20 +72,56 @@ class Autoencoder(nn.Module):
         activation: str = "relu",
         code_activation: str = "identity",
         output_activation: str = "identity",
+        linear_residual: bool = False,
     ) -> None:
         super().__init__()
         hidden = list(hidden_layer_sizes)
-        self.encoder = make_mlp(
-            [n_features, *hidden, n_components], activation, code_activation
+        encoder_sizes = [n_features, *hidden, n_components]
+        decoder_sizes = [n_components, *hidden[::-1], n_features]
+        if not linear_residual:
+            self.encoder = make_mlp(encoder_sizes, activation, code_activation)
+            self.decoder = make_mlp(decoder_sizes, activation, output_activation)
+            return
+        self.encoder = LinearResidual(
+            nn.Linear(n_features, n_components),
+            make_mlp(encoder_sizes, activation, "identity"),
+            code_activation,
         )
-        self.decoder = make_mlp(
-            [n_components, *hidden[::-1], n_features], activation, output_activation
+        self.decoder = LinearResidual(
+            nn.Linear(n_components, n_features),
+            make_mlp(decoder_sizes, activation, "identity"),
+            output_activation,
         )
 
     def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode then decode ``X``; return the reconstruction and the code."""
         Z = self.encoder(X)
         return self.decoder(Z), Z
+
+    @torch.no_grad()
+    def init_linear(
+        self, components: torch.Tensor, mean: torch.Tensor, shift: torch.Tensor
+    ) -> None:
+        """Start from the linear autoencoder of orthonormal ``components``.
+
+        The code is ``(X - mean) @ components.T + shift`` and the
+        reconstruction ``(Z - shift) @ components + mean``; the nonlinear
+        corrections start at zero (their last layers are zeroed), so before
+        training the model is exactly this linear autoencoder (up to the
+        output activation). ``shift`` moves the codes, e.g. into the positive
+        range of a ReLU code. Needs ``linear_residual=True``.
+        """
+        encoder, decoder = self.encoder, self.decoder
+        if not isinstance(encoder, LinearResidual):
+            raise TypeError("init_linear needs an Autoencoder(linear_residual=True).")
+        encoder.linear.weight.copy_(components)
+        encoder.linear.bias.copy_(shift - components @ mean)
+        decoder.linear.weight.copy_(components.T)
+        decoder.linear.bias.copy_(mean - components.T @ shift)
+        for residual in (encoder, decoder):
+            last = residual.mlp[-1]
+            last.weight.zero_()
+            last.bias.zero_()
 
 
 class EncoderClassifier(nn.Module):

@@ -45,19 +45,19 @@ class SparseAutoencoder(_BaseAutoencoder):
         Sparsity penalty: L1 on ReLU codes, or KL divergence from
         `sparsity_target` on sigmoid codes.
 
-    sparsity_weight : float, default=1e-3
+    sparsity_weight : float, default=1e-2
         Weight of the penalty relative to the reconstruction loss.
 
     sparsity_target : float, default=0.05
         Target mean activation of each code unit for ``sparsity="kl"`` (the
         :math:`\\rho` of [1]_). Ignored for ``"l1"``.
 
-    hidden_layer_sizes : int or tuple of int, default=(256, 128)
+    hidden_layer_sizes : int or tuple of int, default=(512, 256)
         Widths of the encoder's hidden layers, from the input inward. The
         decoder mirrors them. ``()`` gives a single linear map each way.
 
     activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
-            default="relu"
+            default="gelu"
         Activation after every hidden layer. ``"identity"`` with no hidden
         layers and ``loss="mse"`` makes a linear autoencoder, whose optimum
         spans the same subspace as PCA.
@@ -66,6 +66,18 @@ class SparseAutoencoder(_BaseAutoencoder):
         Activation of the decoder's last layer. ``"sigmoid"`` bounds the
         reconstruction to [0, 1], which suits data scaled by MinMaxScaler and
         is required by ``loss="bce"``.
+
+    init : {"pca", "random"}, default="pca"
+        How the network starts. ``"pca"`` gives the encoder and the decoder
+        each a linear map plus a nonlinear correction (the hidden layers),
+        sets the linear maps from PCA of the training data (at most 10,000
+        randomly chosen rows) and the corrections to zero: training starts
+        from the PCA solution and improves on it (with
+        ``output_activation="sigmoid"``, from PCA's reconstruction passed
+        through the sigmoid, a rougher start). ``"random"`` is a plain MLP
+        with PyTorch's default random initialisation.
+        ReLU codes (``sparsity="l1"``) start from the PCA scores shifted to be
+        non-negative on the training data.
 
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss: mean squared error, or binary cross-entropy for
@@ -225,11 +237,12 @@ class SparseAutoencoder(_BaseAutoencoder):
         n_components=2,
         *,
         sparsity="l1",
-        sparsity_weight=1e-3,
+        sparsity_weight=1e-2,
         sparsity_target=0.05,
-        hidden_layer_sizes=(256, 128),
-        activation="relu",
+        hidden_layer_sizes=(512, 256),
+        activation="gelu",
         output_activation="identity",
+        init="pca",
         loss="mse",
         alpha=0.0,
         batch_size=256,
@@ -251,6 +264,7 @@ class SparseAutoencoder(_BaseAutoencoder):
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             output_activation=output_activation,
+            init=init,
             loss=loss,
             alpha=alpha,
             batch_size=batch_size,

@@ -49,3 +49,46 @@ def test_gradients_reach_every_parameter():
     assert all(
         p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters()
     )
+
+
+def test_init_linear_starts_at_the_linear_autoencoder():
+    """Check that init_linear makes the residual model exactly linear, as given."""
+    module = Autoencoder(6, 2, hidden_layer_sizes=(5,), linear_residual=True)
+    components = torch.linalg.qr(torch.randn(6, 2)).Q.T
+    mean, shift = torch.randn(6), torch.randn(2)
+    module.init_linear(components, mean, shift)
+    X = torch.randn(8, 6)
+    X_reconstructed, Z = module(X)
+    Z_expected = (X - mean) @ components.T + shift
+    torch.testing.assert_close(Z, Z_expected)
+    torch.testing.assert_close(
+        X_reconstructed, (Z_expected - shift) @ components + mean
+    )
+
+
+def test_init_linear_needs_linear_residual():
+    """Check that a plain MLP autoencoder refuses init_linear with a clear error."""
+    module = Autoencoder(6, 2, hidden_layer_sizes=(5,))
+    with pytest.raises(TypeError, match="linear_residual=True"):
+        module.init_linear(torch.eye(2, 6), torch.zeros(6), torch.zeros(2))
+
+
+def test_residual_gradients_reach_every_parameter():
+    """Check that a few steps away from the linear start, all parameters learn.
+
+    At a PCA-like start the code's gradient is zero (a stationary point of the
+    linear autoencoder): the decoder's correction moves first, then the
+    encoder's last layer, then its first.
+    """
+    module = Autoencoder(
+        6, 2, hidden_layer_sizes=(4,), activation="tanh", linear_residual=True
+    )
+    module.init_linear(torch.eye(2, 6), torch.zeros(6), torch.zeros(2))
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    X = torch.randn(8, 6)
+    for _ in range(3):
+        optimizer.zero_grad()
+        X_reconstructed, _ = module(X)
+        ((X_reconstructed - X) ** 2).mean().backward()
+        optimizer.step()
+    assert all(p.grad.abs().sum() > 0 for p in module.parameters())
