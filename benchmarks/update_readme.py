@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-from benchmarks import bench_pretraining, bench_speed, report
+from benchmarks import bench_memory, bench_pretraining, bench_speed, report
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
@@ -28,7 +28,7 @@ def _pretraining(record):
 
 def _benchmark(record):
     """The PCA comparison: table, goals and figures."""
-    return report.render(record, figures="docs/images/")
+    return report.render(record, figures=f"docs/images/{record['dataset']}_")
 
 
 def _speed(record):
@@ -36,9 +36,15 @@ def _speed(record):
     return bench_speed.table(record)
 
 
+def _memory(record):
+    """Peak memory of fitting on memory maps of growing size."""
+    return bench_memory.table(record)
+
+
 # README block -> (JSON record, renderer)
 BLOCKS = {
     "speed": ("speed.json", _speed),
+    "memory": ("memory.json", _memory),
     "benchmark": ("fashion_mnist.json", _benchmark),
     "pretraining": ("pretraining.json", _pretraining),
 }
