@@ -39,9 +39,10 @@ MODELS = (
 KS = (2, 8, 16, 32, 64)
 
 # Per-dataset settings. `max_iter` is the epoch budget of every autoencoder,
-# chosen so that one fit stays under 5 minutes of one CPU core on Fashion-MNIST
-# and the whole digits run takes about a minute; `quick` overrides for a smoke
-# run. `n_train` / `n_test` subsample the official splits (None: all rows).
+# chosen so that one fit of the default network stays under 5 minutes on 2 CPU
+# cores on Fashion-MNIST (about 7 s an epoch) and the whole digits run takes 2
+# to 3 minutes; `quick` overrides for a smoke run. `n_train` / `n_test`
+# subsample the official splits (None: all rows).
 SETTINGS = {
     "digits": {
         "max_iter": 100,

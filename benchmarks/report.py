@@ -50,7 +50,7 @@ def results_table(record):
         "k-NN acc",
         "noisy PSNR (dB)",
         "near-zero codes",
-        "fit (s)",
+        "fit (s wall)",
         "epochs",
         "transform (ms)",
     ]
@@ -70,7 +70,7 @@ def results_table(record):
                     f"{row['knn_accuracy']:.3f}",
                     f"{row['psnr_noisy']:.2f}",
                     f"{row['near_zero_fraction']:.1%}",
-                    f"{row['fit_cpu_time']:.1f}",
+                    f"{row['fit_time']:.1f}",
                     row.get("n_iter", ""),
                     f"{1000 * row['transform_time']:.0f}",
                 ]
@@ -127,14 +127,16 @@ def goals_table(record):
             )
     fits = [r for r in record["results"] if r["model"] != "PCA"]
     if fits:
-        slowest = max(fits, key=lambda r: r["fit_cpu_time"])
+        # The goal is minutes of training on the machine (2 cores), so wall time.
+        slowest = max(fits, key=lambda r: r["fit_time"])
         lines.append(
             [
-                f"every autoencoder fit <= {GOAL_FIT_SECONDS} s",
+                f"every autoencoder fit <= {GOAL_FIT_SECONDS} s on the machine",
                 f"slowest: {SHORT[slowest['model']]} at k={slowest['k']}, "
-                f"{slowest['fit_cpu_time']:.0f} s CPU "
-                f"({slowest['fit_time']:.0f} s wall)",
-                _check(slowest["fit_cpu_time"] <= GOAL_FIT_SECONDS),
+                f"{slowest['fit_time']:.0f} s wall "
+                f"({slowest['fit_cpu_time']:.0f} CPU s on "
+                f"{record['hardware']['threads']} threads)",
+                _check(slowest["fit_time"] <= GOAL_FIT_SECONDS),
             ]
         )
     if has("AutoencoderTransformer"):
@@ -222,7 +224,7 @@ def header(record):
         f"{data['n_test']} test samples, {data['n_features']} features "
         f"({data['split']}). Autoencoders: defaults, "
         f"`max_iter={record['settings']['max_iter']}`, seed {record['seed']}. "
-        f"Times are CPU seconds of a {hardware['threads']}-thread run on "
+        f"Times are wall seconds of a {hardware['threads']}-thread run on "
         f"{hardware['cpu']} ({hardware['cpu_count']} cores); "
         f"total {record['total_cpu_time'] / 60:.1f} CPU min "
         f"({record['total_time'] / 60:.1f} min wall). {packages}. "

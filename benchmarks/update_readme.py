@@ -56,7 +56,7 @@ def render_blocks(readme):
         path = RESULTS / filename
         if not path.exists():
             continue
-        body = renderer(json.loads(path.read_text()))
+        body = renderer(json.loads(path.read_text())).rstrip()
         note = f"<!-- generated from docs/results/{filename} by "
         note += "python -m benchmarks.update_readme; do not edit -->"
         pattern = re.compile(
