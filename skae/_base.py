@@ -297,7 +297,7 @@ class _BaseAutoencoder(
 
     def _fit(self, X, *, epochs, first_call):
         """Validate, (re)build the net if needed and train for `epochs`."""
-        X = self._validate_input(X, reset=first_call)
+        X = self._validate_input(X, reset=first_call, fitting=True)
         if first_call:
             self._check_n_components(X.shape[1])
             self._seed = make_seed(self.random_state)
@@ -349,11 +349,13 @@ class _BaseAutoencoder(
             shift = -(centered @ components.T).amin(dim=0)
         module.init_linear(components, mean, shift)
 
-    def _validate_input(self, X, *, reset):
+    def _validate_input(self, X, *, reset, fitting=False):
         """Check `X` (numeric, finite, right width; in [0, 1] for BCE).
 
         A shared memmap keeps its numeric dtype and is scanned chunk by chunk,
         so that validating a file larger than memory never holds all of it.
+        When `fitting`, the range of the values seen so far is recorded in
+        ``_data_range`` (a denoising autoencoder clips its noise to it).
         """
         mapped = shared_memmap(X)
         try:
@@ -375,7 +377,7 @@ class _BaseAutoencoder(
             ) from exc
         if mapped is not None:
             low, high = _scan_memmap(X, mapped)
-        elif self.loss == "bce" and X.shape[0]:
+        elif self.loss == "bce" or fitting:
             low, high = X.min(), X.max()
         if self.loss == "bce" and (low < 0 or high > 1):
             raise ValueError(
@@ -383,6 +385,12 @@ class _BaseAutoencoder(
                 f"[{low:.3g}, {high:.3g}]. Scale it with MinMaxScaler or use "
                 "loss='mse'."
             )
+        if fitting:
+            low, high = float(low), float(high)
+            if not reset:
+                low = min(low, self._data_range[0])
+                high = max(high, self._data_range[1])
+            self._data_range = (low, high)
         return X
 
     def _check_n_components(self, n_features):

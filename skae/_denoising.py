@@ -62,6 +62,13 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         Standard deviation of the Gaussian noise, or fraction of corrupted
         values for masking and salt and pepper (then at most 1).
 
+    clip : bool, default=True
+        Whether to clip the corrupted input to the range of the training data
+        (its minimum and maximum over all features), so that noisy images stay
+        valid images, as noisy data usually is. On Fashion-MNIST with clipped
+        test noise this raised the PSNR gain over PCA from about 1 to 3 dB
+        (see the User Guide).
+
     hidden_layer_sizes : int or tuple of int, default=(512, 256)
         Widths of the encoder's hidden layers, from the input inward. The
         decoder mirrors them. ``()`` gives a single linear map each way.
@@ -237,6 +244,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         **_BaseAutoencoder._parameter_constraints,
         "noise": [StrOptions({"gaussian", "masking", "salt_and_pepper"})],
         "noise_level": [Interval(Real, 0, None, closed="left")],
+        "clip": ["boolean"],
     }
 
     def __init__(
@@ -245,6 +253,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         *,
         noise="gaussian",
         noise_level=0.2,
+        clip=True,
         hidden_layer_sizes=(512, 256),
         activation="gelu",
         output_activation="identity",
@@ -289,6 +298,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         )
         self.noise = noise
         self.noise_level = noise_level
+        self.clip = clip
 
     def _corrupt(self, X):
         """Return a corrupted copy of the training batch `X`."""
@@ -297,4 +307,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
                 f"noise_level={self.noise_level} is a fraction of values for "
                 f"noise={self.noise!r}, so it must be in [0, 1]."
             )
-        return _CORRUPTIONS[self.noise](X, self.noise_level)
+        X_noisy = _CORRUPTIONS[self.noise](X, self.noise_level)
+        if self.clip:
+            X_noisy = X_noisy.clamp_(*self._data_range)
+        return X_noisy

@@ -157,7 +157,7 @@ class DivergenceCheck(Callback):
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         """Raise ``ValueError`` if this batch's loss is NaN or infinite."""
-        if loss is not None and not torch.isfinite(loss).item():
+        if loss is not None and not math.isfinite(loss.item()):
             epoch = len(net.history)
             raise ValueError(
                 f"Training diverged: the loss became {loss.item()} in epoch {epoch}. "
@@ -187,7 +187,10 @@ class AutoencoderNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         """Reconstruct the clean batch from its corrupted copy; backpropagate."""
-        self._set_training(True)
+        if not self.module_.training:
+            # skorch sets train mode before every batch; walking the module
+            # tree costs as much as a small batch, so do it only on a change.
+            self._set_training(True)
         X, target = unpack_data(batch)
         X_in = X if self.corrupt is None else self.corrupt(X)
         y_pred = self.infer(X_in, **fit_params)

@@ -42,7 +42,7 @@ SAFETENSORS_FILE = "weights.safetensors"
 TORCH_FILE = "weights.pt"
 
 # Private attributes needed to continue training exactly where it stopped.
-_PRIVATE_ATTRIBUTES = ("_seed",)
+_PRIVATE_ATTRIBUTES = ("_seed", "_data_range")
 
 
 def _has_safetensors() -> bool:

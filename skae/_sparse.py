@@ -43,7 +43,9 @@ class SparseAutoencoder(_BaseAutoencoder):
 
     sparsity : {"l1", "kl"}, default="l1"
         Sparsity penalty: L1 on ReLU codes, or KL divergence from
-        `sparsity_target` on sigmoid codes.
+        `sparsity_target` on sigmoid codes. With ``init="pca"``, ReLU codes
+        start from the PCA scores shifted to be non-negative on the training
+        data.
 
     sparsity_weight : float, default=1e-2
         Weight of the penalty relative to the reconstruction loss.
@@ -76,8 +78,6 @@ class SparseAutoencoder(_BaseAutoencoder):
         ``output_activation="sigmoid"``, from PCA's reconstruction passed
         through the sigmoid, a rougher start). ``"random"`` is a plain MLP
         with PyTorch's default random initialisation.
-        ReLU codes (``sparsity="l1"``) start from the PCA scores shifted to be
-        non-negative on the training data.
 
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss: mean squared error, or binary cross-entropy for

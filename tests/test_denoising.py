@@ -78,3 +78,16 @@ def test_overcomplete_code_is_allowed(X_wide):
     """Check that a denoising code may be wider than the input."""
     dae = DenoisingAutoencoder(n_components=40, max_iter=2, **PARAMS).fit(X_wide)
     assert dae.transform(X_wide).shape == (300, 40)
+
+
+@pytest.mark.parametrize("clip", [True, False])
+def test_noise_is_clipped_to_the_training_range(X_wide, clip):
+    """Check that clip=True keeps corrupted inputs within the data's range."""
+    dae = DenoisingAutoencoder(
+        noise_level=0.5, clip=clip, max_iter=1, **PARAMS
+    ).partial_fit(0.5 * X_wide)
+    dae.partial_fit(X_wide)  # the range grows with the data seen: [0, 1]
+    X_noisy = dae._corrupt(torch.as_tensor(X_wide, dtype=torch.float32))
+    inside = bool((X_noisy >= 0).all() and (X_noisy <= 1).all())
+    assert inside == clip
+    assert X_noisy.max() > 0.5  # the range of the second call was used

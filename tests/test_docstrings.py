@@ -21,7 +21,7 @@ PUBLIC_SUBMODULES = ["skae.datasets", "skae.model_selection", "skae.plotting"]
 AUTOENCODERS = [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder]
 
 # Parameters that only one kind has, so they cannot be compared across kinds.
-KIND_PARAMETERS = ["noise", "noise_level", "sparsity", "sparsity_weight"]
+KIND_PARAMETERS = ["noise", "noise_level", "clip", "sparsity", "sparsity_weight"]
 KIND_PARAMETERS += ["sparsity_target"]
 
 # numpydoc error codes ignored everywhere, as in scikit-learn's
