@@ -21,6 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 # Values per inference batch in the memory tests: a small fraction of the data,
 # so that a whole-array copy would stand out.
 SMALL_PREDICT_BATCH_VALUES = 2**16
+SMALL_PCA_INIT_ROWS = 1_000
 
 
 class InterruptAtEpoch(Callback):
@@ -64,6 +65,8 @@ def X_large():
 def test_fit_memmap_converts_batches_on_the_fly(dtype, X_large, tmp_path, monkeypatch):
     """Check that fit and transform on a memmap never copy the whole array."""
     monkeypatch.setattr("skae._utils.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES)
+    # init="pca" copies a bounded sample of rows; keep it small next to X too.
+    monkeypatch.setattr("skae._base.PCA_INIT_ROWS", SMALL_PCA_INIT_ROWS)
     X_memmap = np.memmap(
         tmp_path / "X.dat", dtype=dtype, mode="w+", shape=X_large.shape
     )
@@ -82,6 +85,8 @@ def test_fit_memmap_converts_batches_on_the_fly(dtype, X_large, tmp_path, monkey
 def test_fit_sparse_densifies_per_batch(format, monkeypatch):
     """Check that sparse input is densified batch by batch, with dense results."""
     monkeypatch.setattr("skae._utils.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES)
+    # init="pca" copies a bounded sample of rows; keep it small next to X too.
+    monkeypatch.setattr("skae._base.PCA_INIT_ROWS", SMALL_PCA_INIT_ROWS)
     X = sp.random(10_000, 200, density=0.01, format=format, random_state=0)
     params = {**FAST_PARAMS, "max_iter": 1, "batch_size": 256}
     estimator = AutoencoderTransformer(**params)
