@@ -15,7 +15,13 @@ import re
 import sys
 from pathlib import Path
 
-from benchmarks import bench_memory, bench_pretraining, bench_speed, report
+from benchmarks import (
+    bench_defaults,
+    bench_memory,
+    bench_pretraining,
+    bench_speed,
+    report,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
@@ -41,8 +47,14 @@ def _memory(record):
     return bench_memory.table(record)
 
 
+def _defaults(record):
+    """Short runs of the choices behind the defaults."""
+    return bench_defaults.table(record)
+
+
 # README block -> (JSON record, renderer)
 BLOCKS = {
+    "defaults": ("defaults.json", _defaults),
     "speed": ("speed.json", _speed),
     "memory": ("memory.json", _memory),
     "benchmark": ("fashion_mnist.json", _benchmark),

@@ -66,8 +66,8 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         Whether to clip the corrupted input to the range of the training data
         (its minimum and maximum over all features), so that noisy images stay
         valid images, as noisy data usually is. On Fashion-MNIST with clipped
-        test noise this raised the PSNR gain over PCA from about 1 to 3 dB
-        (see the User Guide).
+        test noise this raised the PSNR gain over PCA from about 1 to about
+        3 dB (see the User Guide).
 
     hidden_layer_sizes : int or tuple of int, default=(512, 256)
         Widths of the encoder's hidden layers, from the input inward. The
