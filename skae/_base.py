@@ -23,10 +23,10 @@ from skae._compat import Interval, StrOptions, _fit_context
 from skae._modules import ACTIVATIONS, Autoencoder
 from skae._net import (
     AutoencoderNet,
-    BatchIterator,
     DivergenceCheck,
     RowDataset,
     early_stopping_callback,
+    net_options,
     stopped_early,
     validation_split,
 )
@@ -445,17 +445,11 @@ class _BaseAutoencoder(
             module__output_activation=self.output_activation,
             module__linear_residual=self.init == "pca",
             criterion=criterion,
-            optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.alpha,
             lr=self.learning_rate_init,
             max_epochs=self.max_iter,
             batch_size=self.batch_size,
             dataset=RowDataset,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=self.shuffle,
-            iterator_train__device=device,
-            iterator_valid=BatchIterator,
-            iterator_valid__device=device,
             # No gradients in validation: inference-sized batches give the same
             # (size-weighted) loss with less per-batch overhead.
             iterator_valid__batch_size=max(
@@ -463,11 +457,10 @@ class _BaseAutoencoder(
             ),
             train_split=train_split,
             callbacks=callbacks,
-            device=str(device),
-            verbose=self.verbose,
             warm_start=True,
             corrupt=self._corrupt,
             penalty=self._penalty,
+            **net_options(device, shuffle=self.shuffle, verbose=self.verbose),
         )
 
     def _set_fitted_attributes(self):

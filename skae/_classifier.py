@@ -23,10 +23,10 @@ from skae._compat import Interval, StrOptions, _fit_context
 from skae._denoising import DenoisingAutoencoder
 from skae._modules import ACTIVATIONS, EncoderClassifier
 from skae._net import (
-    BatchIterator,
     DivergenceCheck,
     RowDataset,
     early_stopping_callback,
+    net_options,
     stopped_early,
     validation_split,
 )
@@ -559,21 +559,14 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         return NeuralNet(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.alpha,
             **optimizer_groups,
             lr=self.learning_rate_init,
             max_epochs=self.max_iter,
             batch_size=self.batch_size,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=self.shuffle,
-            iterator_train__device=device,
-            iterator_valid=BatchIterator,
-            iterator_valid__device=device,
             train_split=train_split,
             callbacks=callbacks,
-            device=str(device),
-            verbose=self.verbose,
+            **net_options(device, shuffle=self.shuffle, verbose=self.verbose),
         )
 
     def _set_fitted_attributes(self):

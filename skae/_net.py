@@ -22,6 +22,10 @@ from skae._utils import rows_to_tensor
 
 ArrayLike = np.ndarray | sp.spmatrix | torch.Tensor
 
+# Devices with a fused Adam kernel: one kernel updates every parameter, where
+# torch's default on CPU loops over the tensors in Python.
+FUSED_ADAM_DEVICES = ("cpu", "cuda")
+
 
 class RowDataset(torch.utils.data.Dataset):
     """Rows ``indices`` of an array, memmap, sparse matrix or tensor ``X``.
@@ -99,6 +103,26 @@ class BatchIterator:
                 yield batch, torch.from_numpy(y[rows]).to(self.device)
 
 
+def net_options(device: torch.device, *, shuffle: bool, verbose: int) -> dict:
+    """Keyword arguments every skae net shares: the batch data path, Adam
+    (fused where torch has the kernel) and no per-epoch log unless verbose."""
+    options = {
+        "optimizer": torch.optim.Adam,
+        "optimizer__fused": device.type in FUSED_ADAM_DEVICES,
+        "iterator_train": BatchIterator,
+        "iterator_train__shuffle": shuffle,
+        "iterator_train__device": device,
+        "iterator_valid": BatchIterator,
+        "iterator_valid__device": device,
+        "device": str(device),
+        "verbose": verbose,
+    }
+    if not verbose:
+        # skorch formats the epoch's table even when it prints nothing.
+        options["callbacks__print_log"] = None
+    return options
+
+
 def validation_split(
     dataset: RowDataset, y: object = None, *, fraction: float, seed: int
 ) -> tuple[RowDataset, RowDataset]:
@@ -132,7 +156,7 @@ def early_stopping_callback(
 ) -> EarlyStopping:
     """Stop on a plateau of the validation loss (restoring the best weights) or
     of the training loss, as MLP's `early_stopping` and `tol` do."""
-    return EarlyStopping(
+    return _EarlyStopping(
         monitor="valid_loss" if on_validation else "train_loss",
         patience=patience,
         threshold=tol,
@@ -140,6 +164,27 @@ def early_stopping_callback(
         load_best=on_validation,
         sink=print if verbose else _noop,
     )
+
+
+class _EarlyStopping(EarlyStopping):
+    """skorch's EarlyStopping, keeping the best weights as plain tensor clones.
+
+    skorch deep-copies the state dict at every improvement, which for a small
+    network costs more than a training batch.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        """Count misses and stop as skorch does; clone the weights on a new best."""
+        load_best, self.load_best = self.load_best, False
+        try:
+            super().on_epoch_end(net, **kwargs)
+        finally:
+            self.load_best = load_best
+        if load_best and self.misses_ == 0:
+            self.best_model_weights_ = {
+                key: value.detach().clone()
+                for key, value in net.module_.state_dict().items()
+            }
 
 
 def stopped_early(net: NeuralNet) -> bool:

@@ -173,7 +173,9 @@ def predict_in_batches(
     """
     out_dtype = X.dtype if X.dtype in TORCH_DTYPES else np.dtype(np.float64)
     dtype = TORCH_DTYPES[out_dtype]
-    module = module.eval()
+    if module.training:
+        # Only on a change: walking the module tree costs as much as a small batch.
+        module.eval()
     if dtype != torch.float32:
         module = copy.deepcopy(module).to(dtype)
     outputs = []
@@ -182,7 +184,7 @@ def predict_in_batches(
         for rows in iter_chunks(X.shape[0], batch_size):
             batch = rows_to_tensor(X, rows, device, dtype)
             outputs.append(to_numpy(function(module, batch), out_dtype))
-    return np.concatenate(outputs)
+    return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
 
 def training_data(
