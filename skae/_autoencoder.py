@@ -114,6 +114,16 @@ class AutoencoderTransformer(_BaseAutoencoder):
         power users, e.g. a learning-rate scheduler or checkpointing. They are
         copied at `fit`, so the objects passed here are left untouched.
 
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face accelerate (skorch's
+        :class:`~skorch.hf.AccelerateMixin`), e.g. on several GPUs: under
+        ``accelerate launch``, each process trains on its own share of every
+        step of ``batch_size * num_processes`` rows and the gradients are
+        averaged. The accelerator also brings mixed precision and gradient
+        accumulation. It places the network, so `device` is ignored. A model
+        trained this way pickles; :func:`skae.save` needs
+        ``accelerator=None`` (set it with ``set_params``).
+
     Attributes
     ----------
     n_features_in_ : int
@@ -217,6 +227,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
         verbose=0,
         warm_start=False,
         callbacks=None,
+        accelerator=None,
     ):
         super().__init__(
             n_components,
@@ -239,4 +250,5 @@ class AutoencoderTransformer(_BaseAutoencoder):
             verbose=verbose,
             warm_start=warm_start,
             callbacks=callbacks,
+            accelerator=accelerator,
         )

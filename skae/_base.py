@@ -19,20 +19,23 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 
-from skae._compat import Interval, StrOptions, _fit_context
+from skae._compat import HasMethods, Interval, StrOptions, _fit_context
 from skae._modules import ACTIVATIONS, Autoencoder
 from skae._net import (
+    AcceleratedAutoencoderNet,
     AutoencoderNet,
     DivergenceCheck,
     RowDataset,
     early_stopping_callback,
     net_options,
+    plain_module,
     stopped_early,
     validation_split,
 )
 from skae._utils import (
     PREDICT_BATCH_VALUES,
     RELEASE_BYTES,
+    broadcast_from_main,
     iter_chunks,
     make_seed,
     predict_in_batches,
@@ -97,6 +100,7 @@ class _BaseAutoencoder(
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "callbacks": [list, None],
+        "accelerator": [HasMethods(["prepare", "backward", "unwrap_model"]), None],
     }
 
     # Whether codes wider than the input make sense for this kind. A plain
@@ -126,6 +130,7 @@ class _BaseAutoencoder(
         verbose=0,
         warm_start=False,
         callbacks=None,
+        accelerator=None,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -147,6 +152,7 @@ class _BaseAutoencoder(
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.accelerator = accelerator
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -300,9 +306,17 @@ class _BaseAutoencoder(
         X = self._validate_input(X, reset=first_call, fitting=True)
         if first_call:
             self._check_n_components(X.shape[1])
-            self._seed = make_seed(self.random_state)
-            self.net_ = self._make_net(X.shape[1], resolve_device(self.device))
-        device = torch.device(self.net_.device)
+            # Data-parallel processes must shuffle alike: the main one's seed.
+            self._seed = broadcast_from_main(
+                make_seed(self.random_state), self.accelerator
+            )
+            device = (
+                resolve_device(self.device)
+                if self.accelerator is None
+                else self.accelerator.device
+            )
+            self.net_ = self._make_net(X.shape[1], device)
+        device = self._net_device()
         n_before = len(self.net_.history) if self.net_.initialized_ else 0
         X_train = training_data(X, device)
         with seeded(self._seed + n_before, device):
@@ -328,7 +342,7 @@ class _BaseAutoencoder(
 
     def _init_from_pca(self, X):
         """Start the network from PCA of (a sample of) `X`: see `init`."""
-        module, device = self.net_.module_, torch.device(self.net_.device)
+        module, device = plain_module(self.net_), self._net_device()
         n_samples = X.shape[0]
         rows = np.arange(n_samples)
         if n_samples > PCA_INIT_ROWS:
@@ -348,6 +362,13 @@ class _BaseAutoencoder(
             # scores so that they start non-negative on the sample.
             shift = -(centered @ components.T).amin(dim=0)
         module.init_linear(components, mean, shift)
+        accelerator = getattr(self.net_, "accelerator", None)
+        if accelerator is not None and accelerator.num_processes > 1:
+            # Wrapping already synchronised the processes' weights; the PCA
+            # start must agree too, whatever their SVDs returned.
+            with torch.no_grad():
+                for parameter in module.parameters():
+                    parameter.copy_(broadcast_from_main(parameter, accelerator))
 
     def _validate_input(self, X, *, reset, fitting=False):
         """Check `X` (numeric, finite, right width; in [0, 1] for BCE).
@@ -435,7 +456,10 @@ class _BaseAutoencoder(
                 validation_split, fraction=self.validation_fraction, seed=self._seed
             )
         criterion = torch.nn.MSELoss if self.loss == "mse" else torch.nn.BCELoss
-        return AutoencoderNet(
+        net_class = AutoencoderNet
+        if self.accelerator is not None:
+            net_class = AcceleratedAutoencoderNet
+        return net_class(
             module=Autoencoder,
             module__n_features=n_features,
             module__n_components=self.n_components,
@@ -460,7 +484,12 @@ class _BaseAutoencoder(
             warm_start=True,
             corrupt=self._corrupt,
             penalty=self._penalty,
-            **net_options(device, shuffle=self.shuffle, verbose=self.verbose),
+            **net_options(
+                device,
+                shuffle=self.shuffle,
+                verbose=self.verbose,
+                accelerator=self.accelerator,
+            ),
         )
 
     def _set_fitted_attributes(self):
@@ -480,9 +509,16 @@ class _BaseAutoencoder(
 
     def _predict(self, function, X):
         """Apply `function(module, X_batch)` to `X` in inference mode."""
-        return predict_in_batches(
-            self.net_.module_, function, X, torch.device(self.net_.device)
-        )
+        module = self.net_.module_
+        device = next(module.parameters()).device
+        return predict_in_batches(module, function, X, device)
+
+    def _net_device(self):
+        """The device the network trains on."""
+        accelerator = getattr(self.net_, "accelerator", None)
+        if accelerator is not None:
+            return accelerator.device
+        return torch.device(self.net_.device)
 
     @staticmethod
     def _encode(module, X):

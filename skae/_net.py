@@ -7,7 +7,9 @@ plugs into skorch's documented seams only: ``dataset``, ``iterator_train`` /
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
 import math
+import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -17,6 +19,8 @@ from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import unpack_data
+from skorch.exceptions import DeviceWarning
+from skorch.hf import AccelerateMixin
 
 from skae._utils import rows_to_tensor
 
@@ -70,6 +74,11 @@ class BatchIterator:
     (one tensor serves as both). With ``shuffle`` the order comes from torch's
     RNG, which the estimators seed and fork. Rows within a batch are sorted,
     for locality on memory-mapped files.
+
+    With ``num_processes > 1`` (data-parallel training), every process walks
+    the same order in steps of ``batch_size * num_processes`` rows and keeps
+    its own share of each step, so that all processes run the same number of
+    batches; a last step with fewer rows than processes repeats its rows.
     """
 
     def __init__(
@@ -78,23 +87,38 @@ class BatchIterator:
         batch_size: int,
         shuffle: bool = False,
         device: str | torch.device = "cpu",
+        process_index: int = 0,
+        num_processes: int = 1,
     ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = torch.device(device)
+        self.process_index = process_index
+        self.num_processes = num_processes
 
     def __len__(self) -> int:
-        return math.ceil(len(self.dataset) / self.batch_size)
+        return math.ceil(len(self.dataset) / (self.batch_size * self.num_processes))
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         X, y, n = self.dataset.X, self.dataset.y, len(self.dataset)
-        order = torch.randperm(n).numpy() if self.shuffle else None
-        for start in range(0, n, self.batch_size):
+        sharded = self.num_processes > 1
+        order = None
+        if self.shuffle:
+            order = torch.randperm(n).numpy()
+        elif sharded:
+            order = np.arange(n)
+        step = self.batch_size * self.num_processes
+        for start in range(0, n, step):
             if order is None:
-                positions = slice(start, start + self.batch_size)
+                positions = slice(start, start + step)
             else:
-                positions = np.sort(order[start : start + self.batch_size])
+                positions = order[start : start + step]
+                if sharded:
+                    size = max(len(positions), self.num_processes)
+                    positions = np.resize(positions, size)
+                    positions = positions[self.process_index :: self.num_processes]
+                positions = np.sort(positions)
             rows = self.dataset.rows(positions)
             batch = rows_to_tensor(X, rows, self.device)
             if y is None:
@@ -103,9 +127,17 @@ class BatchIterator:
                 yield batch, torch.from_numpy(y[rows]).to(self.device)
 
 
-def net_options(device: torch.device, *, shuffle: bool, verbose: int) -> dict:
+def net_options(
+    device: torch.device, *, shuffle: bool, verbose: int, accelerator=None
+) -> dict:
     """Keyword arguments every skae net shares: the batch data path, Adam
-    (fused where torch has the kernel) and no per-epoch log unless verbose."""
+    (fused where torch has the kernel) and no per-epoch log unless verbose.
+
+    With an ``accelerate.Accelerator``, it places the network (on its
+    ``device``) and the training rows are sharded between its processes.
+    """
+    if accelerator is not None:
+        device = accelerator.device
     options = {
         "optimizer": torch.optim.Adam,
         "optimizer__fused": device.type in FUSED_ADAM_DEVICES,
@@ -117,8 +149,14 @@ def net_options(device: torch.device, *, shuffle: bool, verbose: int) -> dict:
         "device": str(device),
         "verbose": verbose,
     }
-    if not verbose:
-        # skorch formats the epoch's table even when it prints nothing.
+    if accelerator is not None:
+        options["accelerator"] = accelerator
+        options["device"] = None
+        options["iterator_train__process_index"] = accelerator.process_index
+        options["iterator_train__num_processes"] = accelerator.num_processes
+    elif not verbose:
+        # skorch formats the epoch's table even when it prints nothing. (The
+        # accelerated net keeps it: it sets the table's sink itself.)
         options["callbacks__print_log"] = None
     return options
 
@@ -181,10 +219,20 @@ class _EarlyStopping(EarlyStopping):
         finally:
             self.load_best = load_best
         if load_best and self.misses_ == 0:
+            # From the plain module: skorch unwraps an accelerated one before
+            # this callback restores the weights into it.
             self.best_model_weights_ = {
                 key: value.detach().clone()
-                for key, value in net.module_.state_dict().items()
+                for key, value in plain_module(net).state_dict().items()
             }
+
+
+def plain_module(net: NeuralNet) -> torch.nn.Module:
+    """The net's module, unwrapped from accelerate's wrappers if it has any."""
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is None:
+        return net.module_
+    return accelerator.unwrap_model(net.module_)
 
 
 def stopped_early(net: NeuralNet) -> bool:
@@ -238,10 +286,19 @@ class AutoencoderNet(NeuralNet):
             self._set_training(True)
         X, target = unpack_data(batch)
         X_in = X if self.corrupt is None else self.corrupt(X)
-        y_pred = self.infer(X_in, **fit_params)
-        loss = self.get_loss(y_pred, target, X=X_in, training=True)
-        loss.backward()
+        with self.autocast():
+            y_pred = self.infer(X_in, **fit_params)
+            loss = self.get_loss(y_pred, target, X=X_in, training=True)
+        self.backward(loss)
         return {"loss": loss, "y_pred": y_pred}
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Context of the training forward pass (mixed precision, if any)."""
+        return contextlib.nullcontext()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Backpropagate the training loss."""
+        loss.backward()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Reconstruction loss, plus the code penalty while training."""
@@ -252,3 +309,70 @@ class AutoencoderNet(NeuralNet):
             if penalty is not None:
                 loss = loss + penalty
         return loss
+
+
+class AcceleratedAutoencoderNet(AccelerateMixin, AutoencoderNet):
+    """An :class:`AutoencoderNet` trained through Hugging Face accelerate.
+
+    skorch's :class:`~skorch.hf.AccelerateMixin` prepares the module and the
+    optimizer (DistributedDataParallel across processes, mixed precision,
+    gradient accumulation). The autoencoder keeps its own training step
+    (corruption and penalty), and :class:`BatchIterator` shards the training
+    rows itself, so validation scores every validation row on every process
+    and gathers nothing.
+    """
+
+    train_step_single = AutoencoderNet.train_step_single
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """accelerate's autocast (mixed precision when configured)."""
+        return self.accelerator.autocast()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Backpropagate through accelerate (loss scaling, accumulation)."""
+        self.accelerator.backward(loss)
+
+    def evaluation_step(self, batch, training=False):
+        """Plain skorch evaluation: each process holds all validation rows."""
+        return NeuralNet.evaluation_step(self, batch, training=training)
+
+    def _initialize_accelerator(self):
+        """Prepare as skorch does, leaving out criteria without parameters.
+
+        The reconstruction losses have none, and on several CPU processes
+        accelerate wraps every module it prepares in DistributedDataParallel,
+        which refuses such a module.
+        """
+        criteria = self._criteria
+        self._criteria = [
+            name
+            for name in criteria
+            if any(True for _ in getattr(self, name + "_").parameters())
+        ]
+        try:
+            return super()._initialize_accelerator()
+        finally:
+            self._criteria = criteria
+
+    def __setstate__(self, state):
+        """Unpickle on the CPU without skorch's warning that no device was set.
+
+        accelerate placed the module, so ``device`` is None; it stays None, so
+        that accelerate places the module again if training continues.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeviceWarning)
+            super().__setstate__(state)
+        self.device = None
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Wrap the module again when training continues after an unwrap.
+
+        skorch unwraps the module at the end of training, so that the fitted
+        estimator pickles; ``partial_fit`` and ``warm_start`` must train the
+        wrapped module again, or processes would stop averaging gradients.
+        """
+        if not self._wrapped_with_accelerator:
+            self.module_ = self.accelerator.prepare(self.module_)
+            self._wrapped_with_accelerator = True
+        super().on_train_begin(net, X=X, y=y, **kwargs)

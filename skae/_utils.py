@@ -41,6 +41,18 @@ def make_seed(random_state: int | np.random.RandomState | None) -> int:
     return int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
 
 
+def broadcast_from_main(value, accelerator=None):
+    """Return the main process's `value` (an int or a tensor) in every
+    data-parallel process of `accelerator`; `value` itself without one."""
+    if accelerator is None or accelerator.num_processes == 1:
+        return value
+    from accelerate.utils import broadcast, broadcast_object_list
+
+    if isinstance(value, torch.Tensor):
+        return broadcast(value.detach().clone(), from_process=0)
+    return broadcast_object_list([value], from_process=0)[0]
+
+
 @contextmanager
 def seeded(seed: int, device: torch.device) -> Iterator[None]:
     """Run the block with torch's RNG seeded, restoring the global state after."""

@@ -55,3 +55,8 @@ def X_lowrank():
     mixing = rng.normal(size=(3, 10))
     X = np.tanh(latent @ mixing) + 0.01 * rng.normal(size=(200, 10))
     return (X - X.min(0)) / (X.max(0) - X.min(0))
+
+
+# Helper scripts that tests run in subprocesses (e.g. under torchrun) are not
+# test modules: importing one would run it.
+collect_ignore = ["scripts"]

@@ -3,7 +3,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import pickle
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,6 +182,72 @@ def test_grid_search_on_dask_cluster_matches_serial(X_lowrank):
         parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
     )
     assert parallel.best_params_ == serial.best_params_
+
+
+@pytest.mark.parametrize("n_samples", [1, 5, 64, 101])
+def test_batch_iterator_shards_each_step_between_processes(n_samples):
+    """Check that data-parallel processes split every step and cover every row."""
+    from skae._net import BatchIterator, RowDataset
+
+    X = np.arange(n_samples, dtype=np.float32).reshape(-1, 1)
+    n_processes, batch_size = 3, 4
+    shards = []
+    for process_index in range(n_processes):
+        iterator = BatchIterator(
+            RowDataset(X),
+            batch_size,
+            shuffle=True,
+            process_index=process_index,
+            num_processes=n_processes,
+        )
+        torch.manual_seed(0)
+        batches = [batch[:, 0].int().tolist() for batch, _ in iterator]
+        assert len(batches) == len(iterator)
+        shards.append(batches)
+    # The same number of non-empty batches everywhere, or DDP would hang.
+    assert len({len(batches) for batches in shards}) == 1
+    assert all(batch for batches in shards for batch in batches)
+    for step in zip(*shards, strict=True):
+        rows = [row for batch in step for row in batch]
+        assert len(rows) <= max(n_processes, n_processes * batch_size)
+        # Rows repeat only to give every process one in a short last step.
+        assert len(set(rows)) == len(rows) or len(rows) == n_processes
+    seen = {row for batches in shards for batch in batches for row in batch}
+    assert seen == set(range(n_samples))
+
+
+def test_accelerator_in_one_process_trains_as_without(Estimator, X_lowrank):
+    """Check that a one-process accelerate run fits, pickles and matches a plain fit."""
+    accelerate = pytest.importorskip("accelerate")
+    from sklearn.base import clone
+
+    accelerator = accelerate.Accelerator(cpu=True)
+    plain = Estimator(**FAST_PARAMS).fit(X_lowrank)
+    accelerated = Estimator(**FAST_PARAMS, accelerator=accelerator).fit(X_lowrank)
+    assert_allclose(
+        accelerated.transform(X_lowrank), plain.transform(X_lowrank), rtol=1e-5
+    )
+    # Training goes on through accelerate after skorch unwrapped the module.
+    accelerated.partial_fit(X_lowrank)
+    assert accelerated.n_iter_ == FAST_PARAMS["max_iter"] + 1
+    restored = pickle.loads(pickle.dumps(accelerated))
+    assert_allclose(restored.transform(X_lowrank), accelerated.transform(X_lowrank))
+    assert clone(accelerated).get_params()["accelerator"] is not None
+
+
+def test_accelerator_two_processes_train_one_model(tmp_path):
+    """Check that two data-parallel CPU processes (gloo) end with equal weights."""
+    pytest.importorskip("accelerate")
+    script = Path(__file__).parent / "scripts" / "fit_data_parallel.py"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        "--nproc_per_node=2", str(script), str(tmp_path),
+    ]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    codes = [np.load(tmp_path / f"codes_{rank}.npy") for rank in range(2)]
+    # DDP averaged the gradients, so both processes hold the same network.
+    assert_array_equal(codes[0], codes[1])
+    assert np.isfinite(codes[0]).all()
 
 
 @pytest.mark.cuda
