@@ -154,6 +154,9 @@ def net_options(
         options["device"] = None
         options["iterator_train__process_index"] = accelerator.process_index
         options["iterator_train__num_processes"] = accelerator.num_processes
+        if not verbose:
+            # The accelerated net prints its table through any sink but print.
+            options["callbacks__print_log__sink"] = _noop
     elif not verbose:
         # skorch formats the epoch's table even when it prints nothing. (The
         # accelerated net keeps it: it sets the table's sink itself.)

@@ -216,7 +216,7 @@ def test_batch_iterator_shards_each_step_between_processes(n_samples):
     assert seen == set(range(n_samples))
 
 
-def test_accelerator_in_one_process_trains_as_without(Estimator, X_lowrank):
+def test_accelerator_in_one_process_trains_as_without(Estimator, X_lowrank, capsys):
     """Check that a one-process accelerate run fits, pickles and matches a plain fit."""
     accelerate = pytest.importorskip("accelerate")
     from sklearn.base import clone
@@ -224,6 +224,7 @@ def test_accelerator_in_one_process_trains_as_without(Estimator, X_lowrank):
     accelerator = accelerate.Accelerator(cpu=True)
     plain = Estimator(**FAST_PARAMS).fit(X_lowrank)
     accelerated = Estimator(**FAST_PARAMS, accelerator=accelerator).fit(X_lowrank)
+    assert capsys.readouterr().out == ""  # verbose=0 prints nothing
     assert_allclose(
         accelerated.transform(X_lowrank), plain.transform(X_lowrank), rtol=1e-5
     )
