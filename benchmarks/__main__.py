@@ -33,7 +33,7 @@ def parse_args(argv=None):
         choices=["digits", "fashion_mnist", "mnist"],
         default="digits",
         help="digits (bundled, 2 to 3 minutes) or the local MNIST-like IDX files "
-        "(see skae.datasets; Fashion-MNIST: 46 minutes with --threads 2)",
+        "(see skae.datasets; Fashion-MNIST: 41 minutes with --threads 2)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: fewer sizes and epochs"
