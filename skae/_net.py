@@ -133,11 +133,10 @@ def net_options(
     """Keyword arguments every skae net shares: the batch data path, Adam
     (fused where torch has the kernel) and no per-epoch log unless verbose.
 
-    With an ``accelerate.Accelerator``, it places the network (on its
-    ``device``) and the training rows are sharded between its processes.
+    With an ``accelerate.Accelerator`` (whose ``device`` the caller passes),
+    accelerate places the network and the training rows are sharded between
+    its processes.
     """
-    if accelerator is not None:
-        device = accelerator.device
     options = {
         "optimizer": torch.optim.Adam,
         "optimizer__fused": device.type in FUSED_ADAM_DEVICES,

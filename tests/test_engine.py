@@ -209,7 +209,7 @@ def test_batch_iterator_shards_each_step_between_processes(n_samples):
     assert all(batch for batches in shards for batch in batches)
     for step in zip(*shards, strict=True):
         rows = [row for batch in step for row in batch]
-        assert len(rows) <= max(n_processes, n_processes * batch_size)
+        assert len(rows) <= n_processes * batch_size
         # Rows repeat only to give every process one in a short last step.
         assert len(set(rows)) == len(rows) or len(rows) == n_processes
     seen = {row for batches in shards for batch in batches for row in batch}
