@@ -202,11 +202,25 @@ def predict_in_batches(
 def training_data(
     X: np.ndarray | sp.spmatrix, device: torch.device
 ) -> np.ndarray | sp.spmatrix | torch.Tensor:
-    """Upload an in-memory array to a GPU once, as float32; leave the rest.
+    """Upload an in-memory array to an accelerator once, as float32; leave the rest.
 
-    Batches are then gathered on the device. Memmaps and sparse matrices stay
-    where they are and are converted batch by batch.
+    Batches are then gathered on the device. Memory-mapped arrays (and views of
+    them), sparse matrices and arrays that would take more than half of the
+    GPU's free memory stay where they are and are converted batch by batch.
     """
-    if device.type != "cpu" and type(X) is np.ndarray:
-        return torch.as_tensor(X, dtype=torch.float32, device=device)
-    return X
+    if device.type == "cpu" or not isinstance(X, np.ndarray) or _maps_file(X):
+        return X
+    if device.type == "cuda":
+        free_bytes, _ = torch.cuda.mem_get_info(device)
+        if X.size * 4 > free_bytes // 2:
+            return X
+    return torch.as_tensor(X, dtype=torch.float32, device=device)
+
+
+def _maps_file(X: np.ndarray) -> bool:
+    """Whether the memory of ``X`` comes from a memory map (``X`` or a base)."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap):
+            return True
+        X = X.base
+    return isinstance(X, mmap.mmap)
