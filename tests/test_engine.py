@@ -264,7 +264,7 @@ def test_accelerator_in_one_process_trains_as_without(Estimator, X_lowrank, caps
 def test_accelerator_two_processes_train_one_model(tmp_path):
     """Check that two data-parallel CPU processes (gloo) end with equal weights."""
     pytest.importorskip("accelerate")
-    script = Path(__file__).parent / "scripts" / "fit_data_parallel.py"
+    script = Path(__file__).parent / "scripts" / "fit_accelerated.py"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone",
         "--nproc_per_node=2", str(script), str(tmp_path),
@@ -275,6 +275,19 @@ def test_accelerator_two_processes_train_one_model(tmp_path):
     # DDP averaged the gradients, so both processes hold the same network.
     assert_array_equal(codes[0], codes[1])
     assert np.isfinite(codes[0]).all()
+
+
+def test_accelerator_mixed_precision_fits(tmp_path):
+    """Check a bf16 mixed-precision accelerate fit, on the GPU where there is one.
+
+    In a process of its own: accelerate keeps one configuration per process.
+    """
+    pytest.importorskip("accelerate")
+    script = Path(__file__).parent / "scripts" / "fit_accelerated.py"
+    command = [sys.executable, str(script), str(tmp_path), "bf16"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert np.isfinite(np.load(tmp_path / "codes_0.npy")).all()
 
 
 @pytest.mark.cuda

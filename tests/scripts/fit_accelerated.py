@@ -1,8 +1,9 @@
-"""Fit one autoencoder on two CPU processes; save each process's codes.
+"""Fit one autoencoder through accelerate; save each process's codes.
 
-Run by tests/test_engine.py through ``python -m torch.distributed.run
---nproc_per_node=2``; accelerate picks the process group up from the
-environment that torchrun sets.
+Run by tests/test_engine.py: through ``python -m torch.distributed.run
+--nproc_per_node=2`` on two CPU processes (accelerate picks the process group
+up from the environment that torchrun sets), and as one process with a mixed
+precision as second argument, on the GPU where there is one.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -17,7 +18,10 @@ from accelerate import Accelerator
 from skae import DenoisingAutoencoder
 
 torch.set_num_threads(1)
-accelerator = Accelerator(cpu=True)
+if len(sys.argv) > 2:
+    accelerator = Accelerator(mixed_precision=sys.argv[2])
+else:
+    accelerator = Accelerator(cpu=True)
 rng = np.random.RandomState(0)
 X = rng.randn(203, 6) @ rng.randn(6, 12)
 # No random_state: the processes must still agree, on the main process's seed.
