@@ -56,6 +56,7 @@ def _defaults(record):
 BLOCKS = {
     "defaults": ("defaults.json", _defaults),
     "speed": ("speed.json", _speed),
+    "speed_cuda": ("speed_cuda.json", _speed),
     "memory": ("memory.json", _memory),
     "benchmark": ("fashion_mnist.json", _benchmark),
     "pretraining": ("pretraining.json", _pretraining),
