@@ -261,16 +261,19 @@ def test_accelerator_in_one_process_trains_as_without(Estimator, X_lowrank, caps
     assert clone(accelerated).get_params()["accelerator"] is not None
 
 
+def _run_fit_accelerated(out, *script_args, launcher=()):
+    """Run tests/scripts/fit_accelerated.py; fail with the end of its stderr."""
+    script = Path(__file__).parent / "scripts" / "fit_accelerated.py"
+    command = [sys.executable, *launcher, str(script), str(out), *script_args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
 def test_accelerator_two_processes_train_one_model(tmp_path):
     """Check that two data-parallel CPU processes (gloo) end with equal weights."""
     pytest.importorskip("accelerate")
-    script = Path(__file__).parent / "scripts" / "fit_accelerated.py"
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        "--nproc_per_node=2", str(script), str(tmp_path),
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-4000:]
+    torchrun = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    _run_fit_accelerated(tmp_path, launcher=torchrun)
     codes = [np.load(tmp_path / f"codes_{rank}.npy") for rank in range(2)]
     # DDP averaged the gradients, so both processes hold the same network.
     assert_array_equal(codes[0], codes[1])
@@ -283,10 +286,7 @@ def test_accelerator_mixed_precision_fits(tmp_path):
     In a process of its own: accelerate keeps one configuration per process.
     """
     pytest.importorskip("accelerate")
-    script = Path(__file__).parent / "scripts" / "fit_accelerated.py"
-    command = [sys.executable, str(script), str(tmp_path), "bf16"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-4000:]
+    _run_fit_accelerated(tmp_path, "bf16")
     assert np.isfinite(np.load(tmp_path / "codes_0.npy")).all()
 
 
