@@ -140,17 +140,23 @@ def to_numpy(tensor: torch.Tensor, dtype: np.dtype) -> np.ndarray:
     return tensor.detach().cpu().numpy().astype(dtype, copy=False)
 
 
+def memmap_behind(X: object) -> np.memmap | None:
+    """Return the ``numpy.memmap`` behind ``X`` (or a view of it), if any."""
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap):
+            return X
+        X = X.base
+    return None
+
+
 def shared_memmap(X: object) -> np.memmap | None:
     """Return the shared ``numpy.memmap`` behind ``X`` (or a view of it), if any.
 
     Copy-on-write maps (``mode="c"``) are excluded: releasing their pages would
     discard the caller's private changes.
     """
-    while isinstance(X, np.ndarray):
-        if isinstance(X, np.memmap) and isinstance(X.base, mmap.mmap):
-            return X if X.mode != "c" else None
-        X = X.base
-    return None
+    mapped = memmap_behind(X)
+    return mapped if mapped is not None and mapped.mode != "c" else None
 
 
 def release_pages(X: np.memmap | None) -> None:
@@ -208,19 +214,11 @@ def training_data(
     them), sparse matrices and arrays that would take more than half of the
     GPU's free memory stay where they are and are converted batch by batch.
     """
-    if device.type == "cpu" or not isinstance(X, np.ndarray) or _maps_file(X):
+    in_memory = isinstance(X, np.ndarray) and memmap_behind(X) is None
+    if device.type == "cpu" or not in_memory:
         return X
     if device.type == "cuda":
         free_bytes, _ = torch.cuda.mem_get_info(device)
         if X.size * 4 > free_bytes // 2:
             return X
     return torch.as_tensor(X, dtype=torch.float32, device=device)
-
-
-def _maps_file(X: np.ndarray) -> bool:
-    """Whether the memory of ``X`` comes from a memory map (``X`` or a base)."""
-    while isinstance(X, np.ndarray):
-        if isinstance(X, np.memmap):
-            return True
-        X = X.base
-    return isinstance(X, mmap.mmap)
