@@ -347,12 +347,21 @@ def test_fit_cuda_memmap_and_sparse(X_lowrank, tmp_path):
 
 @pytest.mark.cuda
 def test_fit_cuda_streams_memmap_batch_by_batch(tmp_path):
-    """Check that a memmap goes to the GPU one batch at a time, never whole."""
-    shape = (100_000, 200)
+    """Check that a memmap goes to the GPU one batch at a time, never whole.
+
+    The buffers of a fit whose size does not grow with the data (the PCA
+    start's sample of at most 10,000 rows, the inference chunks) take a few
+    tens of MB, well under a quarter of this 320 MB array.
+    """
+    shape = (400_000, 200)
     X = np.memmap(tmp_path / "X.dat", dtype=np.float32, mode="w+", shape=shape)
-    X[:] = np.random.RandomState(0).rand(*shape)
+    rng = np.random.RandomState(0)
+    for start in range(0, shape[0], 50_000):
+        X[start : start + 50_000] = rng.rand(50_000, shape[1])
     X.flush()
     torch.cuda.reset_peak_memory_stats()
+    # Tensors that earlier tests left for the garbage collector do not count.
+    baseline = torch.cuda.memory_allocated()
     params = {**FAST_PARAMS, "max_iter": 1, "batch_size": 1024, "device": "cuda"}
     AutoencoderTransformer(**params).fit(X)
-    assert torch.cuda.max_memory_allocated() < X.nbytes / 2
+    assert torch.cuda.max_memory_allocated() - baseline < X.nbytes / 4
