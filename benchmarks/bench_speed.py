@@ -441,8 +441,8 @@ def table(results):
             f"| {ratios['transform_skae_vs_pca']:.2f}x |"
         )
     # Conditions of a run that differ from the script's defaults.
-    notes = results.get("notes", [])
-    lines += [""] * bool(notes) + [f"- {note}" for note in notes]
+    if results.get("notes"):
+        lines += ["", *(f"- {note}" for note in results["notes"])]
     return "\n".join(lines)
 
 
