@@ -73,7 +73,8 @@ class BatchIterator:
     The target is the labels when the dataset has some, else the input itself
     (one tensor serves as both). With ``shuffle`` the order comes from torch's
     RNG, which the estimators seed and fork. Rows within a batch are sorted,
-    for locality on memory-mapped files.
+    for locality on memory-mapped files. Data staged on the device (a tensor)
+    is gathered there, from row numbers copied once per epoch.
 
     With ``num_processes > 1`` (data-parallel training), every process walks
     the same order in steps of ``batch_size * num_processes`` rows and keeps
@@ -101,7 +102,21 @@ class BatchIterator:
         return math.ceil(len(self.dataset) / (self.batch_size * self.num_processes))
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        X, y, n = self.dataset.X, self.dataset.y, len(self.dataset)
+        X, y = self.dataset.X, self.dataset.y
+        batches = (self.dataset.rows(positions) for positions in self._positions())
+        if isinstance(X, torch.Tensor):
+            yield from self._gather_staged(X, y, list(batches))
+            return
+        for rows in batches:
+            batch = rows_to_tensor(X, rows, self.device)
+            if y is None:
+                yield batch, batch
+            else:
+                yield batch, torch.from_numpy(y[rows]).to(self.device)
+
+    def _positions(self) -> Iterator[slice | np.ndarray]:
+        """Positions in the dataset of each batch's rows, in training order."""
+        n = len(self.dataset)
         sharded = self.num_processes > 1
         order = None
         if self.shuffle:
@@ -111,20 +126,35 @@ class BatchIterator:
         step = self.batch_size * self.num_processes
         for start in range(0, n, step):
             if order is None:
-                positions = slice(start, start + step)
-            else:
-                positions = order[start : start + step]
-                if sharded:
-                    size = max(len(positions), self.num_processes)
-                    positions = np.resize(positions, size)
-                    positions = positions[self.process_index :: self.num_processes]
-                positions = np.sort(positions)
-            rows = self.dataset.rows(positions)
-            batch = rows_to_tensor(X, rows, self.device)
-            if y is None:
-                yield batch, batch
-            else:
-                yield batch, torch.from_numpy(y[rows]).to(self.device)
+                yield slice(start, start + step)
+                continue
+            positions = order[start : start + step]
+            if sharded:
+                size = max(len(positions), self.num_processes)
+                positions = np.resize(positions, size)
+                positions = positions[self.process_index :: self.num_processes]
+            yield np.sort(positions)
+
+    def _gather_staged(
+        self, X: torch.Tensor, y: np.ndarray | None, batches: list
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Gather batches from data staged on the device.
+
+        The epoch's row numbers (and the labels) go to the device in one copy:
+        copying each batch's from host memory would make the host wait for the
+        device at every batch.
+        """
+        if not batches:
+            return
+        all_rows = np.arange(X.shape[0])
+        batches = [
+            all_rows[rows] if isinstance(rows, slice) else rows for rows in batches
+        ]
+        staged_rows = torch.from_numpy(np.concatenate(batches)).to(X.device)
+        staged_y = None if y is None else torch.from_numpy(y).to(X.device)
+        for rows in staged_rows.split([len(rows) for rows in batches]):
+            batch = X[rows].to(self.device, torch.float32)
+            yield (batch, batch) if staged_y is None else (batch, staged_y[rows])
 
 
 def net_options(

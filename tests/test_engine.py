@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -239,6 +240,31 @@ def test_batch_iterator_shards_each_step_between_processes(n_samples):
         assert len(set(rows)) == len(rows) or len(rows) == n_processes
     seen = {row for batches in shards for batch in batches for row in batch}
     assert seen == set(range(n_samples))
+
+
+@pytest.mark.parametrize("num_processes", [1, 3])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batch_iterator_gathers_staged_data_as_host_data(shuffle, num_processes):
+    """Check that data staged as a tensor gives the batches of the numpy array,
+    with the row numbers and labels copied to its device once per epoch."""
+    from skae._net import BatchIterator, RowDataset
+
+    X = np.arange(46, dtype=np.float32).reshape(-1, 2)
+    y = np.arange(23) % 3
+    subset = np.array([0, 2, 3, 5, 8, 9, 11, 15, 16, 20, 21, 22])
+    batches, copies = [], []
+    for data in (X, torch.from_numpy(X)):
+        dataset = RowDataset(data, y).subset(subset)
+        iterator = BatchIterator(
+            dataset, 2, shuffle=shuffle, process_index=1, num_processes=num_processes
+        )
+        torch.manual_seed(0)
+        with mock.patch.object(torch, "from_numpy", wraps=torch.from_numpy) as copy:
+            batches.append([(Xb.tolist(), yb.tolist()) for Xb, yb in iterator])
+        copies.append(copy.call_count)
+    assert batches[0] == batches[1]
+    assert len(batches[0]) == len(iterator) > 1
+    assert copies == [2 * len(iterator), 2]
 
 
 def test_accelerator_in_one_process_trains_as_without(Estimator, X_lowrank, capsys):
