@@ -15,7 +15,6 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch import NeuralNet
 from skorch.callbacks import Callback
 
 from skae._base import FLOAT_DTYPES
@@ -24,6 +23,7 @@ from skae._denoising import DenoisingAutoencoder
 from skae._modules import ACTIVATIONS, EncoderClassifier
 from skae._net import (
     DivergenceCheck,
+    Net,
     RowDataset,
     early_stopping_callback,
     net_options,
@@ -556,7 +556,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
             verbose=self.verbose,
         )
         callbacks.append(("early_stopping", early_stopping))
-        return NeuralNet(
+        return Net(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
             optimizer__weight_decay=self.alpha,

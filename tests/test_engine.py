@@ -242,6 +242,73 @@ def test_batch_iterator_shards_each_step_between_processes(n_samples):
     assert seen == set(range(n_samples))
 
 
+class CountBatches(Callback):
+    """Count the batches whose end the net announces."""
+
+    def initialize(self):
+        """Start counting at zero."""
+        self.n_batches_ = 0
+        return self
+
+    def on_batch_end(self, net, **kwargs):
+        """Count one batch."""
+        self.n_batches_ += 1
+
+
+class CountGradients(Callback):
+    """Count the batches whose gradients the net announces."""
+
+    def initialize(self):
+        """Start counting at zero."""
+        self.n_batches_ = 0
+        return self
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        """Count one batch."""
+        self.n_batches_ += 1
+
+
+def test_fit_reads_losses_once_per_epoch(X_lowrank, monkeypatch):
+    """Check that the host reads batch losses once per epoch, not per batch.
+
+    On a GPU each read makes the host wait for the device; the history must
+    still hold every batch's loss and size.
+    """
+    reads = []
+    item = torch.Tensor.item
+    monkeypatch.setattr(
+        torch.Tensor, "item", lambda self: reads.append(1) or item(self)
+    )
+    params = {**FAST_PARAMS, "batch_size": 10, "max_iter": 2, "early_stopping": True}
+    estimator = AutoencoderTransformer(**params).fit(X_lowrank)
+    # Per epoch: 180 training rows in batches of 10; 20 validation rows in one
+    # (inference-sized) batch.
+    n_batches = 2 * (18 + 1)
+    assert len(reads) < n_batches / 4
+    batches = [batch for epoch in estimator.net_.history for batch in epoch["batches"]]
+    assert len(batches) == n_batches
+    first = estimator.net_.history[0]
+    train = [b for b in first["batches"] if "train_loss" in b]
+    weighted = sum(b["train_loss"] * b["train_batch_size"] for b in train)
+    assert sum(b["train_batch_size"] for b in train) == 180
+    assert first["train_loss"] == pytest.approx(weighted / 180)
+
+
+@pytest.mark.parametrize("Counter", [CountBatches, CountGradients])
+def test_fit_notifies_callbacks_that_act_on_batches(Counter, X_lowrank):
+    """Check that callbacks acting on batches or gradients see every batch,
+    and that notifying them does not change training."""
+    params = {**FAST_PARAMS, "batch_size": 10, "max_iter": 2}
+    plain = AutoencoderTransformer(**params).fit(X_lowrank)
+    counted = AutoencoderTransformer(**params, callbacks=[("count", Counter())])
+    counted.fit(X_lowrank)
+    assert dict(counted.net_.callbacks_)["count"].n_batches_ == 2 * 20
+    assert_allclose(counted.loss_curve_, plain.loss_curve_, rtol=1e-6)
+    assert counted.net_.history[-1, "batches", -1] == pytest.approx(
+        plain.net_.history[-1, "batches", -1]
+    )
+
+
 @pytest.mark.parametrize("num_processes", [1, 3])
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_batch_iterator_gathers_staged_data_as_host_data(shuffle, num_processes):
