@@ -208,15 +208,22 @@ def predict_in_batches(
 def training_data(
     X: np.ndarray | sp.spmatrix, device: torch.device
 ) -> np.ndarray | sp.spmatrix | torch.Tensor:
-    """Upload an in-memory array to an accelerator once, as float32; leave the rest.
+    """Stage an in-memory array as a float32 tensor on ``device``; leave the rest.
 
-    Batches are then gathered on the device. Memory-mapped arrays (and views of
-    them), sparse matrices and arrays that would take more than half of the
-    GPU's free memory stay where they are and are converted batch by batch.
+    Batches are then gathered from it by torch, on the device. An accelerator
+    gets one upload; on the CPU only a C-contiguous float32 array is staged,
+    sharing its memory, since anything else would be a copy of the data.
+    Memory-mapped arrays (and views of them), sparse matrices and arrays that
+    would take more than half of the GPU's free memory stay where they are and
+    are converted batch by batch.
     """
     in_memory = isinstance(X, np.ndarray) and memmap_behind(X) is None
-    if device.type == "cpu" or not in_memory:
+    if not in_memory:
         return X
+    if device.type == "cpu":
+        # Nothing writes to the training data, so sharing it is safe.
+        shareable = X.dtype == np.float32 and X.flags.c_contiguous and X.flags.writeable
+        return torch.from_numpy(X) if shareable else X
     if device.type == "cuda":
         free_bytes, _ = torch.cuda.mem_get_info(device)
         if X.size * 4 > free_bytes // 2:

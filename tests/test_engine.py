@@ -102,7 +102,7 @@ def test_fit_sparse_densifies_per_batch(format, monkeypatch):
 
 
 def test_training_data_uploads_only_in_memory_arrays(tmp_path, monkeypatch):
-    """Check that only in-memory arrays that fit go to an accelerator whole.
+    """Check that only in-memory arrays that fit are staged as a whole.
 
     Validation turns a memmap into a plain ndarray view of the map, which must
     still stream. The 'meta' device stands in for the GPU that CI lacks.
@@ -119,7 +119,13 @@ def test_training_data_uploads_only_in_memory_arrays(tmp_path, monkeypatch):
     assert (staged.device, staged.dtype, staged.shape) == (meta, torch.float32, X.shape)
     for X_streamed in (X_memmap, check_array(X_memmap)[10:], sp.csr_matrix(X)):
         assert training_data(X_streamed, meta) is X_streamed
-    assert training_data(X, torch.device("cpu")) is X
+    # On the CPU, float32 is shared and anything else left as it is.
+    cpu = torch.device("cpu")
+    X32 = X.astype(np.float32)
+    assert np.shares_memory(training_data(X32, cpu).numpy(), X32)
+    X32.flags.writeable = False
+    for X_host in (X, X32, np.asfortranarray(X32), X_memmap):
+        assert training_data(X_host, cpu) is X_host
     # More than half of the GPU's free memory: streamed, never uploaded.
     free_bytes = 2 * X.size * 4 - 1
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free_bytes, 0))
