@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 import tracemalloc
+import warnings
 from pathlib import Path
 from unittest import mock
 
@@ -404,6 +405,36 @@ def test_fit_cuda_preserves_dtype_and_rng(Estimator, dtype, X_lowrank):
     assert estimator.inverse_transform(Z).dtype == dtype
     assert torch.equal(torch.cuda.get_rng_state(), cuda_state)
     assert torch.equal(torch.get_rng_state(), cpu_state)
+
+
+def _count_cuda_syncs(function):
+    """Run `function()`; return how many synchronising CUDA calls it made.
+
+    torch's sync debug mode sees reads such as ``loss.item()``, not copies
+    from pageable host memory (the CPU test of staged batches counts those).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            function()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("called a synchronizing" in str(warning.message) for warning in caught)
+
+
+@pytest.mark.cuda
+def test_fit_cuda_waits_for_the_device_per_epoch_not_per_batch(X_lowrank):
+    """Check that a CUDA fit does not make the host wait at every batch."""
+    # The counter counts repeated syncs from one line, not only the first.
+    one = torch.ones((), device="cuda")
+    assert _count_cuda_syncs(lambda: [one.item() for _ in range(3)]) == 3
+    params = {**FAST_PARAMS, "batch_size": 2, "max_iter": 2, "device": "cuda"}
+    estimator = AutoencoderTransformer(**params)
+    n_batches = 2 * len(X_lowrank) // 2
+    # A fit's fixed syncs (uploads, the PCA start, the final error) are a few
+    # dozen; one per batch would be 200 or more.
+    assert 0 < _count_cuda_syncs(lambda: estimator.fit(X_lowrank)) < n_batches / 2
 
 
 @pytest.mark.cuda
