@@ -249,30 +249,29 @@ def test_batch_iterator_shards_each_step_between_processes(n_samples):
     assert seen == set(range(n_samples))
 
 
-class CountBatches(Callback):
-    """Count the batches whose end the net announces."""
+class CountCalls(Callback):
+    """Count the notifications a subclass acts on, as ``n_calls_``."""
 
     def initialize(self):
         """Start counting at zero."""
-        self.n_batches_ = 0
+        self.n_calls_ = 0
         return self
+
+
+class CountBatches(CountCalls):
+    """Count the batches whose end the net announces."""
 
     def on_batch_end(self, net, **kwargs):
         """Count one batch."""
-        self.n_batches_ += 1
+        self.n_calls_ += 1
 
 
-class CountGradients(Callback):
+class CountGradients(CountCalls):
     """Count the batches whose gradients the net announces."""
-
-    def initialize(self):
-        """Start counting at zero."""
-        self.n_batches_ = 0
-        return self
 
     def on_grad_computed(self, net, named_parameters, **kwargs):
         """Count one batch."""
-        self.n_batches_ += 1
+        self.n_calls_ += 1
 
 
 def test_fit_reads_losses_once_per_epoch(X_lowrank, monkeypatch):
@@ -309,7 +308,7 @@ def test_fit_notifies_callbacks_that_act_on_batches(Counter, X_lowrank):
     plain = AutoencoderTransformer(**params).fit(X_lowrank)
     counted = AutoencoderTransformer(**params, callbacks=[("count", Counter())])
     counted.fit(X_lowrank)
-    assert dict(counted.net_.callbacks_)["count"].n_batches_ == 2 * 20
+    assert dict(counted.net_.callbacks_)["count"].n_calls_ == 2 * 20
     assert_allclose(counted.loss_curve_, plain.loss_curve_, rtol=1e-6)
     assert counted.net_.history[-1, "batches", -1] == pytest.approx(
         plain.net_.history[-1, "batches", -1]
