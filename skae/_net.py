@@ -19,7 +19,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
-from skorch.dataset import get_len, unpack_data
+from skorch.dataset import unpack_data
 from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
 
@@ -322,7 +322,7 @@ class Net(NeuralNet):
         for batch in iterator:
             step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach())
-            sizes.append(get_len(batch[0]))
+            sizes.append(len(batch[0]))  # skae's iterators yield tensors
         values = torch.stack(losses).tolist() if losses else []
         self.history[-1]["batches"].extend(
             {f"{prefix}_loss": value, f"{prefix}_batch_size": size}
