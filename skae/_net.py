@@ -153,8 +153,9 @@ class BatchIterator:
         ]
         staged_rows = torch.from_numpy(np.concatenate(batches)).to(X.device)
         staged_y = None if y is None else torch.from_numpy(y).to(X.device)
+        X = X.to(self.device, torch.float32)  # staged data already is: a no-op
         for rows in staged_rows.split([len(rows) for rows in batches]):
-            batch = X[rows].to(self.device, torch.float32)
+            batch = X[rows]
             yield (batch, batch) if staged_y is None else (batch, staged_y[rows])
 
 
@@ -339,6 +340,10 @@ class Net(NeuralNet):
         # accelerate's net calls the "closure" itself, once, then steps.
         self._step_optimizer(lambda: step["loss"])
         return step
+
+    def infer(self, x, **fit_params):
+        """Run the module on a batch, which skae's iterators put on its device."""
+        return self.module_(x, **fit_params)
 
     def _acts_on(self, *events: str) -> bool:
         """Whether the net or one of its callbacks does anything on `events`."""
