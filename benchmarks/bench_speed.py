@@ -246,9 +246,11 @@ def score_transform(case, X, *, device, repeats):
     """Time encoding N_TRANSFORM rows with skae, the raw module and PCA.
 
     Each measurement repeats the call enough times to last about 0.2 s (as
-    :mod:`timeit` does) and reports the time of one call. One untimed call
-    precedes it: after PCA.transform, OpenBLAS's threads keep spinning for a
-    while and, on 2 cores, slow whichever method runs next by up to 3x.
+    :mod:`timeit` does) and reports the time of one call. An untimed block of
+    the same length precedes it: after PCA.transform, OpenBLAS's threads keep
+    spinning for a while and, on 2 cores, slow whichever method runs next by
+    up to 3x; a single untimed call was too short to absorb that (skae, which
+    follows PCA in two repeats of three, was then timed at 28 or 70 ms).
     """
     X_new = X[:N_TRANSFORM]
     estimator = make_estimator(case, device=device, seed=SEED).fit(X)
@@ -281,7 +283,7 @@ def score_transform(case, X, *, device, repeats):
     for repeat in range(repeats):
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
-            methods[name]()
+            repeated(name)
             seconds, _ = _timed(repeated, name)
             times[name].append(seconds / loops[name])
     return times
