@@ -322,7 +322,9 @@ class Net(NeuralNet):
         losses, sizes = [], []
         for batch in iterator:
             step = step_fn(batch, **fit_params)
-            losses.append(step["loss"].detach())
+            # A clone: torch's mean losses are views of a batch-sized buffer,
+            # which a kept loss would keep alive until the epoch's end.
+            losses.append(step["loss"].detach().clone())
             sizes.append(len(batch[0]))  # skae's iterators yield tensors
         values = torch.stack(losses).tolist() if losses else []
         self.history[-1]["batches"].extend(

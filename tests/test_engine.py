@@ -300,6 +300,22 @@ def test_fit_reads_losses_once_per_epoch(X_lowrank, monkeypatch):
     assert first["train_loss"] == pytest.approx(weighted / 180)
 
 
+def test_fit_keeps_only_the_value_of_each_batch_loss(X_lowrank):
+    """Check that the losses kept until the epoch's end hold no batch buffers.
+
+    torch returns a mean loss as a view of the batch-sized buffer it reduced;
+    keeping those views made fitting on a memmap grow by the data's size.
+    """
+    params = {**FAST_PARAMS, "batch_size": 10, "max_iter": 1}
+    with mock.patch.object(torch, "stack", wraps=torch.stack) as stack:
+        AutoencoderTransformer(**params).fit(X_lowrank)
+    (losses,), _ = stack.call_args
+    assert len(losses) == 20
+    assert all(
+        loss.untyped_storage().nbytes() == loss.element_size() for loss in losses
+    )
+
+
 @pytest.mark.parametrize("Counter", [CountBatches, CountGradients])
 def test_fit_notifies_callbacks_that_act_on_batches(Counter, X_lowrank):
     """Check that callbacks acting on batches or gradients see every batch,
