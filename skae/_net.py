@@ -339,9 +339,25 @@ class Net(NeuralNet):
             return super().train_step(batch, **fit_params)
         self._zero_grad_optimizer()
         step = self.train_step_single(batch, **fit_params)
-        # accelerate's net calls the "closure" itself, once, then steps.
-        self._step_optimizer(lambda: step["loss"])
+        # The loss is computed: step without a closure. (accelerate's optimizer
+        # wrappers step alike; its net's _step_optimizer would call a closure.)
+        for name in self._optimizers:
+            getattr(self, name + "_").step()
         return step
+
+    def validation_step(self, batch, **fit_params):
+        """Score one batch under ``torch.inference_mode`` (see skorch's docstring).
+
+        skorch walks the module tree to set evaluation mode before every batch;
+        here it is set only on a change, as in training.
+        """
+        if self.module_.training:
+            self._set_training(False)
+        X, target = unpack_data(batch)
+        with torch.inference_mode():
+            y_pred = self.infer(X, **fit_params)
+            loss = self.get_loss(y_pred, target, X=X, training=False)
+        return {"loss": loss, "y_pred": y_pred}
 
     def infer(self, x, **fit_params):
         """Run the module on a batch, which skae's iterators put on its device."""

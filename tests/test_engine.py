@@ -316,6 +316,36 @@ def test_fit_keeps_only_the_value_of_each_batch_loss(X_lowrank):
     )
 
 
+def test_validation_keeps_no_autograd_state(X_lowrank, monkeypatch):
+    """Check that validation batches run in inference mode and eval mode, with
+    the mode set once per validation pass, not before every batch."""
+    from skae._net import Net
+
+    # 180 training rows in batches of 8; 20 validation rows of 5 features in
+    # batches of at least as many rows: three.
+    monkeypatch.setattr("skae._base.PREDICT_BATCH_VALUES", 40)
+    calls = []
+    infer, set_training = Net.infer, Net._set_training
+
+    def recording_infer(self, x, **fit_params):
+        calls.append((torch.is_inference_mode_enabled(), self.module_.training))
+        return infer(self, x, **fit_params)
+
+    def recording_set_training(self, training=True):
+        calls.append(("set", training))
+        return set_training(self, training)
+
+    monkeypatch.setattr(Net, "infer", recording_infer)
+    monkeypatch.setattr(Net, "_set_training", recording_set_training)
+    params = {**FAST_PARAMS, "batch_size": 8, "max_iter": 2, "early_stopping": True}
+    AutoencoderTransformer(**params).fit(X_lowrank)
+    training, validation = (False, True), (True, False)
+    assert calls.count(validation) == 2 * 3
+    assert calls.count(training) == 2 * 23
+    assert calls.count(("set", False)) == 2  # once per validation pass
+    assert set(calls) == {training, validation, ("set", False), ("set", True)}
+
+
 @pytest.mark.parametrize("Counter", [CountBatches, CountGradients])
 def test_fit_notifies_callbacks_that_act_on_batches(Counter, X_lowrank):
     """Check that callbacks acting on batches or gradients see every batch,
