@@ -55,10 +55,18 @@ def broadcast_from_main(value, accelerator=None):
 
 @contextmanager
 def seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Run the block with torch's RNG seeded, restoring the global state after."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    """Run the block with torch's RNG seeded, restoring the global state after.
+
+    Only the generators that are restored are seeded: the CPU's and, on a GPU,
+    that GPU's. ``torch.manual_seed`` would reseed every GPU's as well.
+    """
+    gpus = []
+    if device.type == "cuda":
+        gpus = [torch.cuda.current_device() if device.index is None else device.index]
+    with torch.random.fork_rng(devices=gpus):
+        torch.default_generator.manual_seed(seed)
+        for gpu in gpus:
+            torch.cuda.default_generators[gpu].manual_seed(seed)
         yield
 
 

@@ -5,6 +5,7 @@
 import pickle
 import random
 import warnings
+from unittest import mock
 
 import joblib
 import numpy as np
@@ -96,6 +97,18 @@ def test_fit_leaves_global_rng_untouched(Estimator, X_lowrank, random_state):
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     assert_array_equal(np.random.get_state()[1], numpy_state[1])  # noqa: NPY002
     assert random.getstate() == python_state
+
+
+def test_fit_seeds_only_the_generators_it_restores(Estimator, X_lowrank, monkeypatch):
+    """Check that fit reseeds no GPU it does not train on.
+
+    ``torch.manual_seed`` reseeds every GPU's generator, which the RNG fork
+    around training does not restore.
+    """
+    seed_all = mock.Mock()
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seed_all)
+    _fit(Estimator, X_lowrank, early_stopping=True)
+    seed_all.assert_not_called()
 
 
 def test_fit_decreases_loss(Estimator, X_lowrank):
