@@ -16,16 +16,17 @@ of epochs, by:
 
 ``fit_valid`` repeats the skae / torch comparison with 10% of the rows held out
 and scored after every epoch (``early_stopping=True``). ``transform`` times
-encoding 10,000 rows with skae, with the raw module under
-``torch.inference_mode`` (numpy array in, numpy codes out, as ``transform``
-works) and with ``PCA.transform``.
+encoding 10,000 rows (digits' 1,797 cycled through) with skae, with the raw
+module under ``torch.inference_mode`` (numpy array in, numpy codes out, as
+``transform`` works) and with ``PCA.transform``.
 
 The methods are timed in one process, interleaved (the order rotates at every
 repeat), so that a machine shared with other jobs slows them alike; the tables
-report medians over repeats and the median of the per-repeat ratios. A cold
-first fit is timed in fresh interpreters (imports done before the clock
-starts), for skae and for the torch loop alike. Thread counts are left to
-torch's defaults for every method.
+report medians over repeats and the median of the per-repeat ratios (the
+short digits case repeats three times as often). A cold first fit is timed in
+fresh interpreters (imports done before the clock starts), for skae and for
+the torch loop alike. Thread counts are left to torch's defaults for every
+method.
 
 Usage::
 
@@ -90,6 +91,9 @@ CASES = {
         "n_components": 8,
         "batch_size": 128,
         "epochs": 20,
+        # A fit takes 0.2 s, so that a burst of load on a shared machine can
+        # halve one repeat's ratio: three times the repeats steady the median.
+        "repeat_factor": 3,
     },
 }
 
@@ -246,13 +250,14 @@ def score_transform(case, X, *, device, repeats):
     """Time encoding N_TRANSFORM rows with skae, the raw module and PCA.
 
     Each measurement repeats the call enough times to last about 0.2 s (as
-    :mod:`timeit` does) and reports the time of one call. An untimed block of
-    the same length precedes it: after PCA.transform, OpenBLAS's threads keep
-    spinning for a while and, on 2 cores, slow whichever method runs next by
-    up to 3x; a single untimed call was too short to absorb that (skae, which
-    follows PCA in two repeats of three, was then timed at 28 or 70 ms).
+    :mod:`timeit` does) and reports the time of one call. It follows 0.2 s of
+    untimed calls, which also set how many calls fill the timed block: after
+    PCA.transform, OpenBLAS's threads keep spinning for about 0.1 s and, on 2
+    cores, slow whichever method runs next by up to 3x. (A warm-up of a fixed
+    number of calls, counted from a first, slow call, was sometimes too short
+    to absorb that: skae's 784 transform was then timed at 28 to 77 ms.)
     """
-    X_new = X[:N_TRANSFORM]
+    X_new = transform_rows(X)
     estimator = make_estimator(case, device=device, seed=SEED).fit(X)
     module = estimator.net_.module_.eval()
     pca = PCA(case["n_components"], random_state=SEED).fit(X)
@@ -269,24 +274,34 @@ def score_transform(case, X, *, device, repeats):
         "torch": encode_torch,
         "pca": lambda: pca.transform(X_new),
     }
-    loops = {}
-    for name, method in methods.items():
-        seconds, _ = _timed(method)
-        loops[name] = max(1, int(0.2 / max(seconds, 1e-6)))
 
-    def repeated(name):
-        for _ in range(loops[name]):
-            methods[name]()
+    def calls_per_block(method):
+        """Call `method` for 0.2 s; return how many calls last as long."""
+        end = time.perf_counter() + 0.2
+        while True:
+            seconds, _ = _timed(method)
+            if time.perf_counter() >= end:
+                return max(1, int(0.2 / max(seconds, 1e-6)))
+
+    def repeated(method, loops):
+        for _ in range(loops):
+            method()
 
     times = {name: [] for name in methods}
     names = list(methods)
     for repeat in range(repeats):
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
-            repeated(name)
-            seconds, _ = _timed(repeated, name)
-            times[name].append(seconds / loops[name])
+            loops = calls_per_block(methods[name])
+            seconds, _ = _timed(repeated, methods[name], loops)
+            times[name].append(seconds / loops)
     return times
+
+
+def transform_rows(X):
+    """The N_TRANSFORM rows to encode: the first ones, cycled through again
+    when there are fewer (digits has 1,797), so that both cases time 10,000."""
+    return np.resize(X, (N_TRANSFORM, X.shape[1]))
 
 
 def score_cold(case_name, *, device, repeats):
@@ -365,9 +380,10 @@ def run_case(case_name, *, device, repeats, cold_repeats):
     case = CASES[case_name]
     X, source = make_data(case)
     n_samples, epochs = len(X), case["epochs"]
+    repeats *= case.get("repeat_factor", 1)
     fit_times = score_fit(case, X, device=device, repeats=repeats)
     transform_times = score_transform(case, X, device=device, repeats=repeats)
-    n_transform = min(N_TRANSFORM, n_samples)
+    n_transform = N_TRANSFORM
     record = {
         "case": case_name,
         "data": source,
@@ -452,7 +468,12 @@ def main():
     """Parse the command line, run the cases, print the table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="timed repeats per case, times the case's repeat_factor (digits: 3)",
+    )
     parser.add_argument("--cold-repeats", type=int, default=3)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
     parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
