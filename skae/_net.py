@@ -319,14 +319,18 @@ class Net(NeuralNet):
         if iterator is None or self._acts_on("on_batch_begin", "on_batch_end"):
             super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
             return
-        losses, sizes = [], []
-        for batch in iterator:
-            step = step_fn(batch, **fit_params)
-            # A clone: torch's mean losses are views of a batch-sized buffer,
-            # which a kept loss would keep alive until the epoch's end.
-            losses.append(step["loss"].detach().clone())
+        losses, sizes = None, []
+        for i, batch in enumerate(iterator):
+            loss = step_fn(batch, **fit_params)["loss"].detach()
+            if losses is None:
+                # The epoch's losses are written into one tensor. Keeping each
+                # batch's loss would keep its batch-sized buffer (torch's mean
+                # losses are views of it), and even a copy pins a small block
+                # between freed batch buffers, which grew glibc's heap.
+                losses = loss.new_empty(len(iterator))
+            losses[i] = loss
             sizes.append(len(batch[0]))  # skae's iterators yield tensors
-        values = torch.stack(losses).tolist() if losses else []
+        values = losses[: len(sizes)].tolist() if sizes else []
         self.history[-1]["batches"].extend(
             {f"{prefix}_loss": value, f"{prefix}_batch_size": size}
             for value, size in zip(values, sizes, strict=True)
