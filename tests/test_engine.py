@@ -363,8 +363,8 @@ def test_validation_keeps_no_autograd_state(X_lowrank, monkeypatch):
     the mode set once per validation pass, not before every batch."""
     from skae._net import Net
 
-    # 180 training rows in batches of 8; 20 validation rows of 5 features in
-    # batches of at least as many rows: three.
+    # 180 training rows in batches of 8: 23 a pass. A validation batch holds
+    # max(8, 40 // 5 features) = 8 rows: the 20 validation rows make three.
     monkeypatch.setattr("skae._base.PREDICT_BATCH_VALUES", 40)
     calls = []
     infer, set_training = Net.infer, Net._set_training
