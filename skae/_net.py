@@ -153,7 +153,6 @@ class BatchIterator:
         ]
         staged_rows = torch.from_numpy(np.concatenate(batches)).to(X.device)
         staged_y = None if y is None else torch.from_numpy(y).to(X.device)
-        X = X.to(self.device, torch.float32)  # staged data already is: a no-op
         for rows in staged_rows.split([len(rows) for rows in batches]):
             batch = X[rows]
             yield (batch, batch) if staged_y is None else (batch, staged_y[rows])
@@ -330,7 +329,7 @@ class Net(NeuralNet):
                 losses = loss.new_empty(len(iterator))
             losses[i] = loss
             sizes.append(len(batch[0]))  # skae's iterators yield tensors
-        values = losses[: len(sizes)].tolist() if sizes else []
+        values = losses.tolist() if sizes else []
         self.history[-1]["batches"].extend(
             {f"{prefix}_loss": value, f"{prefix}_batch_size": size}
             for value, size in zip(values, sizes, strict=True)
@@ -352,16 +351,20 @@ class Net(NeuralNet):
     def validation_step(self, batch, **fit_params):
         """Score one batch under ``torch.inference_mode`` (see skorch's docstring).
 
-        skorch walks the module tree to set evaluation mode before every batch;
-        here it is set only on a change, as in training.
+        skorch sets evaluation mode before every batch; here only on a change.
         """
-        if self.module_.training:
-            self._set_training(False)
+        self._switch_mode(training=False)
         X, target = unpack_data(batch)
         with torch.inference_mode():
             y_pred = self.infer(X, **fit_params)
             loss = self.get_loss(y_pred, target, X=X, training=False)
         return {"loss": loss, "y_pred": y_pred}
+
+    def _switch_mode(self, *, training: bool) -> None:
+        """Set train or eval mode, only on a change: skorch sets it before every
+        batch, and walking the module tree costs as much as a small batch."""
+        if self.module_.training != training:
+            self._set_training(training)
 
     def infer(self, x, **fit_params):
         """Run the module on a batch, which skae's iterators put on its device."""
@@ -400,10 +403,7 @@ class AutoencoderNet(Net):
 
     def train_step_single(self, batch, **fit_params):
         """Reconstruct the clean batch from its corrupted copy; backpropagate."""
-        if not self.module_.training:
-            # skorch sets train mode before every batch; walking the module
-            # tree costs as much as a small batch, so do it only on a change.
-            self._set_training(True)
+        self._switch_mode(training=True)
         X, target = unpack_data(batch)
         X_in = X if self.corrupt is None else self.corrupt(X)
         with self.autocast():
