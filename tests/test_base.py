@@ -277,6 +277,46 @@ def test_transform_rejects_wrong_number_of_features(Estimator, X_lowrank):
         ae.transform(X_lowrank[:, :4])
 
 
+@pytest.mark.parametrize("method", ["transform", "score_samples", "partial_fit"])
+@pytest.mark.parametrize(
+    "value, match", [(np.nan, "Input X contains NaN"), (np.inf, "infinity")]
+)
+def test_fitted_methods_reject_non_finite(Estimator, X_lowrank, method, value, match):
+    """Check that NaN and inf after fit raise the same errors as in fit."""
+    ae = _fit(Estimator, X_lowrank)
+    for dtype in (np.float64, np.float32):
+        X = X_lowrank.astype(dtype)
+        X[3, 2] = value
+        with pytest.raises(ValueError, match=match):
+            getattr(ae, method)(X)
+
+
+def test_transform_checks_plain_arrays_itself(X_lowrank):
+    """Check that a plain float array skips validate_data, with the same codes."""
+    ae = _fit(AutoencoderTransformer, X_lowrank)
+    read_only = X_lowrank.copy()
+    read_only.flags.writeable = False  # not plain: goes through validate_data
+    expected = ae.transform(read_only)
+    with mock.patch("skae._base.validate_data", side_effect=AssertionError):
+        assert_array_equal(ae.transform(X_lowrank), expected)
+        assert_array_equal(ae.transform(np.asfortranarray(X_lowrank)), expected)
+
+
+def test_transform_accepts_finite_data_whose_sum_overflows(X_lowrank):
+    """Check that finite values summing to inf are not mistaken for inf."""
+    ae = _fit(AutoencoderTransformer, X_lowrank)
+    X = np.full((3, 10), np.finfo(np.float32).max, dtype=np.float32)
+    assert ae.transform(X).shape == (3, 2)
+
+
+def test_partial_fit_widens_the_recorded_data_range(X_lowrank):
+    """Check that the range a denoiser clips its noise to grows with new data."""
+    ae = AutoencoderTransformer(**PARAMS).partial_fit(X_lowrank)
+    assert ae._data_range == (0.0, 1.0)
+    ae.partial_fit(X_lowrank * 2 - 0.5)
+    assert ae._data_range == (-0.5, 1.5)
+
+
 def test_inverse_transform_rejects_wrong_width(Estimator, X_lowrank):
     """Check that inverse_transform names n_components when given other widths."""
     ae = _fit(Estimator, X_lowrank)
@@ -289,6 +329,9 @@ def test_bce_rejects_data_outside_unit_interval(Estimator, X_lowrank):
     ae = Estimator(**PARAMS, loss="bce", output_activation="sigmoid")
     with pytest.raises(ValueError, match=r"needs data in \[0, 1\].*MinMaxScaler"):
         ae.fit(X_lowrank * 2 - 0.5)
+    ae.fit(X_lowrank)
+    with pytest.raises(ValueError, match=r"needs data in \[0, 1\].*MinMaxScaler"):
+        ae.transform(X_lowrank * 2 - 0.5)
 
 
 def test_bce_requires_sigmoid_output(Estimator, X_lowrank):
