@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 from skorch.dataset import unpack_data
 from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
@@ -238,26 +238,79 @@ def early_stopping_callback(
 
 
 class _EarlyStopping(EarlyStopping):
-    """skorch's EarlyStopping, keeping the best weights as plain tensor clones.
+    """skorch's EarlyStopping, keeping the weights of the lowest loss seen.
 
-    skorch deep-copies the state dict at every improvement, which for a small
-    network costs more than a training batch.
+    Misses are counted as in skorch: an epoch that does not improve on the
+    best loss by the relative `threshold` is one. skorch keeps the weights only
+    on such an improvement, so a later epoch whose loss is lower by less would
+    not be restored; here, as in scikit-learn's MLP, the weights of every new
+    lowest loss are kept (``best_epoch_`` is its epoch). They are copied into
+    tensors cloned at the first best: skorch deep-copies the state dict each
+    time, which for a small network costs more than a training batch.
     """
 
+    def on_train_begin(self, net, **kwargs):
+        """Reset as skorch does; look up the module's state tensors."""
+        super().on_train_begin(net, **kwargs)
+        self.best_score_ = math.inf
+        # From the plain module: skorch unwraps an accelerated one before this
+        # callback restores the weights into it. The tensors share the
+        # parameters' memory, which the optimizer updates in place.
+        self._state = plain_module(net).state_dict() if self.load_best else None
+
     def on_epoch_end(self, net, **kwargs):
-        """Count misses and stop as skorch does; clone the weights on a new best."""
-        load_best, self.load_best = self.load_best, False
-        try:
-            super().on_epoch_end(net, **kwargs)
-        finally:
-            self.load_best = load_best
-        if load_best and self.misses_ == 0:
-            # From the plain module: skorch unwraps an accelerated one before
-            # this callback restores the weights into it.
+        """Keep the weights of a new lowest loss; count misses and stop."""
+        score = net.history[-1, self.monitor]
+        if score < self.best_score_:
+            self.best_score_ = score
+            self.best_epoch_ = net.history[-1, "epoch"]
+            if self.load_best:
+                self._keep_weights()
+        if self._is_score_improved(score):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(score)
+        else:
+            self.misses_ += 1
+        if self.misses_ == self.patience:
+            if net.verbose:
+                self._sink(
+                    f"Stopping since {self.monitor} has not improved in the last "
+                    f"{self.patience} epochs.",
+                    verbose=net.verbose,
+                )
+            raise KeyboardInterrupt
+
+    def _keep_weights(self) -> None:
+        """Copy the module's current weights into ``best_model_weights_``."""
+        if self.best_model_weights_ is None:
             self.best_model_weights_ = {
-                key: value.detach().clone()
-                for key, value in plain_module(net).state_dict().items()
+                key: value.detach().clone() for key, value in self._state.items()
             }
+            return
+        for best, current in zip(
+            self.best_model_weights_.values(), self._state.values(), strict=True
+        ):
+            best.copy_(current)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_state"] = None  # the module pickles its own weights
+        return state
+
+
+class _PassthroughScoring(PassthroughScoring):
+    """skorch's PassthroughScoring, averaging the epoch's batch losses in Python.
+
+    skorch slices them out of the history and averages them with NumPy, which
+    for a small network costs a few training batches per epoch.
+    """
+
+    def get_avg_score(self, history):
+        """The epoch's mean of the batch scores, weighted by batch size."""
+        size_key = ("train" if self.on_train else "valid") + "_batch_size"
+        batches = [row for row in history[-1]["batches"] if self.name in row]
+        total = sum(row[size_key] for row in batches)
+        return sum(row[self.name] * row[size_key] for row in batches) / total
 
 
 def plain_module(net: NeuralNet) -> torch.nn.Module:
@@ -312,6 +365,15 @@ class Net(NeuralNet):
     history at its end, from one copy; when no callback acts on the gradients
     (gradient clipping does), the optimizer steps without a closure.
     """
+
+    def get_default_callbacks(self):
+        """skorch's default callbacks, with a cheaper epoch loss average."""
+        return [
+            (name, _PassthroughScoring(**callback.get_params()))
+            if type(callback) is PassthroughScoring
+            else (name, callback)
+            for name, callback in super().get_default_callbacks()
+        ]
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """Run one training or validation epoch (see skorch's docstring)."""

@@ -301,6 +301,56 @@ def test_fit_reads_losses_once_per_epoch(X_lowrank, monkeypatch):
     assert first["train_loss"] == pytest.approx(weighted / 180)
 
 
+def test_epoch_losses_are_means_weighted_by_batch_size(X_lowrank):
+    """Check each epoch's losses: the batch losses' mean, weighted by their sizes."""
+    params = {**FAST_PARAMS, "batch_size": 64, "max_iter": 3, "early_stopping": True}
+    history = AutoencoderTransformer(**params).fit(X_lowrank).net_.history
+    best = np.inf
+    for epoch in history:
+        for prefix in ("train", "valid"):
+            batches = [b for b in epoch["batches"] if f"{prefix}_loss" in b]
+            sizes = [b[f"{prefix}_batch_size"] for b in batches]
+            losses = [b[f"{prefix}_loss"] for b in batches]
+            mean = np.average(losses, weights=sizes)
+            assert epoch[f"{prefix}_loss"] == pytest.approx(mean, rel=1e-12)
+        assert [b["train_batch_size"] for b in epoch["batches"][:3]] == [64, 64, 52]
+        assert epoch["valid_loss_best"] == (epoch["valid_loss"] < best)
+        best = min(best, epoch["valid_loss"])
+
+
+def test_early_stopping_keeps_the_weights_of_the_lowest_loss():
+    """Check that the weights restored are those of the lowest validation loss,
+    even when it beat the previous best by less than `tol` (a miss)."""
+    from types import SimpleNamespace
+
+    from skorch.history import History
+
+    from skae._net import early_stopping_callback
+
+    module = torch.nn.Linear(1, 1)
+    net = SimpleNamespace(history=History(), module_=module, verbose=0)
+    callback = early_stopping_callback(
+        on_validation=True, patience=3, tol=0.05, verbose=0
+    ).initialize()
+    callback.on_train_begin(net)
+    # Epochs 3 and 4 improve on epoch 2 by less than 5%: misses, as is epoch 5.
+    losses = [1.0, 0.9, 0.89, 0.88, 0.95]
+    with pytest.raises(KeyboardInterrupt):
+        for epoch, loss in enumerate(losses, start=1):
+            net.history.new_epoch()
+            net.history.record("epoch", epoch)
+            net.history.record("valid_loss", loss)
+            with torch.no_grad():
+                module.weight.fill_(epoch)
+            callback.on_epoch_end(net)
+    assert len(net.history) == 5
+    assert callback.best_epoch_ == 4
+    callback.on_train_end(net)
+    assert module.weight.item() == 4
+    # Pickling leaves out the module's tensors, which the module pickles.
+    assert pickle.loads(pickle.dumps(callback))._state is None
+
+
 def _live_tensors():
     """The number of torch tensors alive in this process."""
     return sum(issubclass(type(obj), torch.Tensor) for obj in gc.get_objects())
