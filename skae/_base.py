@@ -10,6 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -405,9 +406,10 @@ class _BaseAutoencoder(
         ``validate_data`` would return such an array unchanged, but its fixed
         cost (dataframe detection, feature names, a NumPy pass for NaN/inf) is
         a third of encoding 10,000 rows of 64 features. Here one torch pass
-        checks for NaN/inf, giving the range when it is needed. Anything else,
-        and an array that fails the check, returns None and goes through
-        ``validate_data``, which raises scikit-learn's usual error.
+        checks for NaN/inf (skipped under scikit-learn's ``assume_finite``, as
+        ``validate_data`` skips its own), giving the range when it is needed.
+        Anything else, and an array that fails the check, returns None and
+        goes through ``validate_data``, which raises scikit-learn's usual error.
         """
         plain = (
             type(X) is np.ndarray
@@ -429,7 +431,7 @@ class _BaseAutoencoder(
             finite = math.isfinite(low) and math.isfinite(high)
         else:
             # A sum of finite values can overflow: validate_data then decides.
-            finite = math.isfinite(values.sum())
+            finite = get_config()["assume_finite"] or math.isfinite(values.sum())
         return (X, low, high) if finite else None
 
     def _validate_any_input(self, X, *, reset, fitting):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import sklearn
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
@@ -300,6 +301,21 @@ def test_transform_checks_plain_arrays_itself(X_lowrank):
     with mock.patch("skae._base.validate_data", side_effect=AssertionError):
         assert_array_equal(ae.transform(X_lowrank), expected)
         assert_array_equal(ae.transform(np.asfortranarray(X_lowrank)), expected)
+
+
+def test_transform_skips_the_finite_check_when_told_to(X_lowrank):
+    """Check that scikit-learn's assume_finite skips the NaN check of a plain
+    array, as validate_data skips its own, and NaN gives NaN codes."""
+    ae = _fit(AutoencoderTransformer, X_lowrank)
+    X = X_lowrank.copy()
+    X[3, 2] = np.nan
+    with (
+        sklearn.config_context(assume_finite=True),
+        mock.patch("skae._base.validate_data", side_effect=AssertionError),
+    ):
+        codes = ae.transform(X)
+    assert np.isnan(codes[3]).all()
+    assert np.isfinite(np.delete(codes, 3, axis=0)).all()
 
 
 def test_transform_accepts_finite_data_whose_sum_overflows(X_lowrank):
