@@ -240,13 +240,14 @@ def early_stopping_callback(
 class _EarlyStopping(EarlyStopping):
     """skorch's EarlyStopping, keeping the weights of the lowest loss seen.
 
-    Misses are counted as in skorch: an epoch that does not improve on the
-    best loss by the relative `threshold` is one. skorch keeps the weights only
-    on such an improvement, so a later epoch whose loss is lower by less would
-    not be restored; here, as in scikit-learn's MLP, the weights of every new
-    lowest loss are kept (``best_epoch_`` is its epoch). They are copied into
-    tensors cloned at the first best: skorch deep-copies the state dict each
-    time, which for a small network costs more than a training batch.
+    It monitors a loss (lower is better). Misses are counted as in skorch: an
+    epoch that does not improve on the best loss by the relative `threshold`
+    is one. skorch keeps the weights only on such an improvement, so a later
+    epoch whose loss is lower by less would not be restored; here, as in
+    scikit-learn's MLP, the weights of every new lowest loss are kept
+    (``best_epoch_`` is its epoch). They are copied into tensors cloned at the
+    first best: skorch deep-copies the state dict each time, which for a small
+    network costs more than a training batch.
     """
 
     def on_train_begin(self, net, **kwargs):
