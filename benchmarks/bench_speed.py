@@ -383,7 +383,6 @@ def run_case(case_name, *, device, repeats, cold_repeats):
     repeats *= case.get("repeat_factor", 1)
     fit_times = score_fit(case, X, device=device, repeats=repeats)
     transform_times = score_transform(case, X, device=device, repeats=repeats)
-    n_transform = N_TRANSFORM
     record = {
         "case": case_name,
         "data": source,
@@ -395,9 +394,9 @@ def run_case(case_name, *, device, repeats, cold_repeats):
         ],
         **{key: case[key] for key in ("batch_size", "epochs")},
         "repeats": repeats,
-        "n_transform": n_transform,
+        "n_transform": N_TRANSFORM,
         "fit": _summary(fit_times, n_samples, epochs),
-        "transform": _summary(transform_times, n_transform, 1),
+        "transform": _summary(transform_times, N_TRANSFORM, 1),
         "ratios": {
             "fit_skae_vs_torch": _median_ratio(fit_times, "skae", "torch"),
             "fit_skae_vs_torch_default": _median_ratio(
