@@ -143,8 +143,9 @@ class AutoencoderTransformer(_BaseAutoencoder):
         The fitted decoder, in eval mode.
 
     n_iter_ : int
-        Number of epochs trained, over all calls to `fit` and `partial_fit`
-        since the network was built.
+        Number of whole epochs trained, over all calls to `fit` and
+        `partial_fit` since the network was built. An epoch cut short by
+        Ctrl-C is not counted, though its updates are kept.
 
     loss_curve_ : list of float
         Training loss at the end of each epoch (including any penalty).
@@ -156,9 +157,9 @@ class AutoencoderTransformer(_BaseAutoencoder):
     best_validation_score_ : float or None
         Best of `validation_scores_`, else None.
 
-    best_loss_ : float
+    best_loss_ : float or None
         Lowest monitored loss: validation loss with `early_stopping`, training
-        loss otherwise.
+        loss otherwise. None if Ctrl-C interrupted the first epoch.
 
     reconstruction_error_ : float
         Mean squared reconstruction error on the training data after fitting.

@@ -541,17 +541,19 @@ class _BaseAutoencoder(
 
     def _set_fitted_attributes(self):
         """Read the training history into scikit-learn style attributes."""
+        # Empty if Ctrl-C interrupted the first epoch.
         history = self.net_.history
         self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        self.loss_curve_ = [float(row["train_loss"]) for row in history]
         if self.early_stopping:
-            self.validation_scores_ = [-float(v) for v in history[:, "valid_loss"]]
-            self.best_validation_score_ = max(self.validation_scores_)
-            self.best_loss_ = -self.best_validation_score_
+            self.validation_scores_ = [-float(row["valid_loss"]) for row in history]
+            self.best_validation_score_ = max(self.validation_scores_, default=None)
+            best = self.best_validation_score_
+            self.best_loss_ = None if best is None else -best
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_)
+            self.best_loss_ = min(self.loss_curve_, default=None)
         self.net_.module_.eval()
 
     def _predict(self, function, X):

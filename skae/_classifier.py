@@ -213,7 +213,8 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         eval mode.
 
     n_iter_ : int
-        Number of epochs the classifier was trained.
+        Number of whole epochs the classifier was trained. An epoch cut short
+        by Ctrl-C is not counted, though its updates are kept.
 
     loss_curve_ : list of float
         Training cross-entropy at the end of each epoch.
@@ -226,9 +227,10 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         Validation accuracy of the epoch whose weights were kept (the one of
         lowest validation loss) when `early_stopping` is True, else None.
 
-    best_loss_ : float
+    best_loss_ : float or None
         Lowest monitored loss: validation cross-entropy with
-        `early_stopping`, training cross-entropy otherwise.
+        `early_stopping`, training cross-entropy otherwise. None if Ctrl-C
+        interrupted the first epoch.
 
     See Also
     --------
@@ -571,19 +573,22 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
 
     def _set_fitted_attributes(self):
         """Read the training history into scikit-learn style attributes."""
+        # Empty if Ctrl-C interrupted the first epoch.
         history = self.net_.history
         self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        self.loss_curve_ = [float(row["train_loss"]) for row in history]
         if self.early_stopping:
-            self.validation_scores_ = [float(v) for v in history[:, "valid_acc"]]
+            self.validation_scores_ = [float(row["valid_acc"]) for row in history]
+            self.best_validation_score_ = self.best_loss_ = None
             best_epoch = dict(self.net_.callbacks_)["early_stopping"].best_epoch_
-            best = list(history[:, "epoch"]).index(best_epoch)
-            self.best_validation_score_ = self.validation_scores_[best]
-            self.best_loss_ = float(history[best, "valid_loss"])
+            for row in history:
+                if row["epoch"] == best_epoch:
+                    self.best_validation_score_ = float(row["valid_acc"])
+                    self.best_loss_ = float(row["valid_loss"])
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_)
+            self.best_loss_ = min(self.loss_curve_, default=None)
         self.net_.module_.eval()
 
     def _validate_fitted_input(self, X):

@@ -376,6 +376,20 @@ class Net(NeuralNet):
             for name, callback in super().get_default_callbacks()
         ]
 
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train (see skorch's docstring); forget an epoch cut short by Ctrl-C.
+
+        skorch ends training quietly on ``KeyboardInterrupt``, after the
+        callbacks' ``on_train_end`` (early stopping restores the best weights
+        there). An epoch interrupted before its losses were recorded is then
+        dropped from the history, so that the history holds whole epochs only.
+        """
+        super().partial_fit(X, y, classes, **fit_params)
+        losses = ("train_loss", "valid_loss") if self.train_split else ("train_loss",)
+        if self.history and not all(key in self.history[-1] for key in losses):
+            del self.history[-1]
+        return self
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """Run one training or validation epoch (see skorch's docstring)."""
         if iterator is None or self._acts_on("on_batch_begin", "on_batch_end"):

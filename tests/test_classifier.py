@@ -241,6 +241,29 @@ def test_classifier_early_stopping(blobs):
     assert clf.best_validation_score_ == clf.validation_scores_[best]
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_classifier_keyboard_interrupt_in_the_first_epoch(
+    blobs, early_stopping, monkeypatch
+):
+    """Check that Ctrl-C before the classifier's first epoch ends leaves it usable."""
+    from skae._net import AutoencoderNet, Net
+
+    X, y, _ = blobs
+
+    def interrupt(self, batch, **fit_params):
+        raise KeyboardInterrupt
+
+    # The classifier's net, not the autoencoder's, which has its own step.
+    assert AutoencoderNet.train_step_single is not Net.train_step_single
+    monkeypatch.setattr(Net, "train_step_single", interrupt)
+    clf = _make_classifier(early_stopping=early_stopping).fit(X, y)
+    assert clf.n_iter_ == 0
+    assert clf.loss_curve_ == []
+    assert clf.best_loss_ is None
+    assert clf.best_validation_score_ is None
+    assert clf.predict(X).shape == y.shape
+
+
 @pytest.mark.parametrize(
     "y_change, message",
     [

@@ -42,6 +42,36 @@ class InterruptAtEpoch(Callback):
             raise KeyboardInterrupt
 
 
+class InterruptAtStep(Callback):
+    """Raise KeyboardInterrupt in training step `step`, as Ctrl-C would mid-epoch."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def initialize(self):
+        """Count steps over all training calls: interrupt once."""
+        self.steps_ = 0
+        return self
+
+    def count(self, net, training=False, **kwargs):
+        """Interrupt at the `step`-th training step."""
+        self.steps_ += training
+        if training and self.steps_ == self.step:
+            raise KeyboardInterrupt
+
+
+class InterruptOnGradients(InterruptAtStep):
+    """Acting on the gradients leaves skae's own epoch loop in place."""
+
+    on_grad_computed = InterruptAtStep.count
+
+
+class InterruptOnBatchEnd(InterruptAtStep):
+    """Acting on batches makes skorch's epoch loop run."""
+
+    on_batch_end = InterruptAtStep.count
+
+
 def _peak_numpy_bytes(function):
     """Run `function()` and return the peak of memory traced during the call.
 
@@ -152,6 +182,55 @@ def test_keyboard_interrupt_leaves_usable_estimator(X_lowrank):
     assert estimator.n_iter_ == 5
     assert estimator.loss_curve_[:2] == reference.loss_curve_
     assert not np.array_equal(estimator.transform(X_lowrank), Z)
+
+
+@pytest.mark.parametrize("Interrupt", [InterruptOnGradients, InterruptOnBatchEnd])
+def test_keyboard_interrupt_mid_epoch_keeps_whole_epochs(Interrupt, X_lowrank):
+    """Check that Ctrl-C in an epoch drops it from the history, keeping its updates."""
+    params = {**FAST_PARAMS, "max_iter": 10}
+    # 200 rows in batches of 32: 7 steps an epoch, so step 16 is in the third.
+    estimator = AutoencoderTransformer(**params, callbacks=[Interrupt(16)])
+    estimator.fit(X_lowrank)
+    assert estimator.n_iter_ == len(estimator.net_.history) == 2
+    assert len(estimator.loss_curve_) == 2
+    reference = AutoencoderTransformer(**{**params, "max_iter": 2}).fit(X_lowrank)
+    assert estimator.loss_curve_ == reference.loss_curve_
+    # The third epoch's first step is kept.
+    Z = estimator.transform(X_lowrank)
+    assert not np.allclose(Z, reference.transform(X_lowrank))
+
+    estimator.set_params(warm_start=True, max_iter=1).fit(X_lowrank)
+    assert estimator.n_iter_ == len(estimator.loss_curve_) == 3
+
+
+def test_keyboard_interrupt_mid_epoch_restores_the_best_weights(X_lowrank):
+    """Check that Ctrl-C under early stopping ends on the best epoch's weights."""
+    params = {**FAST_PARAMS, "max_iter": 10, "early_stopping": True}
+    # 180 training rows in batches of 32: step 14 is in the third epoch.
+    estimator = AutoencoderTransformer(**params, callbacks=[InterruptOnGradients(14)])
+    estimator.fit(X_lowrank)
+    assert estimator.n_iter_ == len(estimator.validation_scores_) == 2
+    reference = AutoencoderTransformer(**{**params, "max_iter": 2}).fit(X_lowrank)
+    assert estimator.best_loss_ == reference.best_loss_
+    assert_allclose(
+        estimator.transform(X_lowrank), reference.transform(X_lowrank), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_keyboard_interrupt_in_the_first_epoch(early_stopping, X_lowrank):
+    """Check that Ctrl-C before any epoch ends leaves an estimator that works."""
+    estimator = AutoencoderTransformer(
+        **FAST_PARAMS,
+        early_stopping=early_stopping,
+        callbacks=[InterruptOnGradients(2)],
+    ).fit(X_lowrank)
+    assert estimator.n_iter_ == 0
+    assert estimator.loss_curve_ == []
+    assert estimator.best_loss_ is None
+    assert estimator.transform(X_lowrank).shape == (200, 1)
+    estimator.set_params(warm_start=True, max_iter=1).fit(X_lowrank)
+    assert estimator.n_iter_ == 1
 
 
 def test_device_auto_uses_cuda_only_when_available(X_lowrank):
