@@ -182,6 +182,8 @@ class _BaseAutoencoder(
     def partial_fit(self, X, y=None):
         """Train for one epoch over `X`, keeping the weights learned so far.
 
+        Every row of `X` is trained on: `early_stopping` is not supported.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -195,6 +197,14 @@ class _BaseAutoencoder(
         self : object
             Fitted estimator.
         """
+        if self.early_stopping:
+            # As in MLP: the blocks passed to successive calls may differ, so
+            # their held-out losses cannot tell which weights were best.
+            raise ValueError(
+                "partial_fit does not support early_stopping=True. Set "
+                "early_stopping=False, or call fit with warm_start=True to "
+                "continue training with early stopping."
+            )
         return self._fit(X, epochs=1, first_call=not hasattr(self, "net_"))
 
     def transform(self, X):

@@ -248,16 +248,26 @@ class _EarlyStopping(EarlyStopping):
     (``best_epoch_`` is its epoch). They are copied into tensors cloned at the
     first best: skorch deep-copies the state dict each time, which for a small
     network costs more than a training batch.
+
+    skorch also forgets the best loss on every training call. Here a further
+    call (a warm-started fit) continues the same training, as in MLP: it ends
+    on the best weights of all calls, which may be the ones it started from.
+    Each call gets `patience` epochs to improve on them.
     """
 
     def on_train_begin(self, net, **kwargs):
-        """Reset as skorch does; look up the module's state tensors."""
-        super().on_train_begin(net, **kwargs)
-        self.best_score_ = math.inf
+        """Start counting misses; look up the module's state tensors."""
+        if not hasattr(self, "best_score_"):
+            super().on_train_begin(net, **kwargs)
+            self.best_score_ = math.inf
+        self.misses_ = 0
         # From the plain module: skorch unwraps an accelerated one before this
         # callback restores the weights into it. The tensors share the
         # parameters' memory, which the optimizer updates in place.
         self._state = plain_module(net).state_dict() if self.load_best else None
+        if self.load_best and self.best_score_ < math.inf:
+            # The last call ended on the best weights so far: these.
+            self._keep_weights()
 
     def on_epoch_end(self, net, **kwargs):
         """Keep the weights of a new lowest loss; count misses and stop."""
@@ -292,6 +302,15 @@ class _EarlyStopping(EarlyStopping):
             self.best_model_weights_.values(), self._state.values(), strict=True
         ):
             best.copy_(current)
+
+    def on_train_end(self, net, **kwargs):
+        """Restore the best weights, as skorch does; drop the copy of them.
+
+        Kept, the copy would double the memory the weights take, and tensors
+        of a GPU would stop the fitted model from unpickling without one.
+        """
+        super().on_train_end(net, **kwargs)
+        self._state = self.best_model_weights_ = None
 
     def __getstate__(self):
         state = super().__getstate__()

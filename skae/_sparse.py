@@ -102,7 +102,8 @@ class SparseAutoencoder(_BaseAutoencoder):
     early_stopping : bool, default=False
         Whether to hold out `validation_fraction` of the training data and
         stop when its reconstruction loss stops improving, restoring the best
-        weights seen.
+        weights seen (with `warm_start`, over all fits). `partial_fit` does
+        not support it.
 
     validation_fraction : float, default=0.1
         Proportion of the training data held out for early stopping. Only

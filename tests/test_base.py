@@ -141,6 +141,47 @@ def test_early_stopping_records_validation(Estimator, X_lowrank):
     assert ae.best_loss_ == -ae.best_validation_score_
 
 
+class _WorsenFromEpoch(Callback):
+    """Shift every weight before each epoch from `epoch` on: no later epoch
+    can beat the validation loss of the epochs before."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, net, **kwargs):
+        """Shift the weights once the history holds epoch `epoch`."""
+        if len(net.history) >= self.epoch:
+            with torch.no_grad():
+                for parameter in net.module_.parameters():
+                    parameter.add_(1.0)
+
+
+def test_warm_start_with_early_stopping_ends_on_the_best_of_all_fits(
+    Estimator, X_lowrank
+):
+    """Check that a warm-started fit that never improves restores the first
+    fit's best weights, which best_loss_ describes (as in MLP)."""
+    ae = _fit(
+        Estimator,
+        X_lowrank,
+        early_stopping=True,
+        warm_start=True,
+        callbacks=[_WorsenFromEpoch(PARAMS["max_iter"] + 1)],
+    )
+    Z, best_loss = ae.transform(X_lowrank), ae.best_loss_
+    ae.fit(X_lowrank)
+    assert ae.n_iter_ == 2 * PARAMS["max_iter"]
+    assert max(ae.validation_scores_[PARAMS["max_iter"] :]) < -best_loss
+    assert ae.best_loss_ == best_loss
+    assert_array_equal(ae.transform(X_lowrank), Z)
+
+
+def test_partial_fit_refuses_early_stopping(Estimator, X_lowrank):
+    """Check that partial_fit, which trains on every row, refuses early stopping."""
+    with pytest.raises(ValueError, match="partial_fit does not support early"):
+        Estimator(**PARAMS, early_stopping=True).partial_fit(X_lowrank)
+
+
 def test_fit_warns_when_max_iter_is_reached(Estimator, X_lowrank):
     """Check that fit warns, as MLP does, when training has not converged."""
     with pytest.warns(ConvergenceWarning, match="Maximum iterations"):

@@ -424,10 +424,26 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_loss():
             callback.on_epoch_end(net)
     assert len(net.history) == 5
     assert callback.best_epoch_ == 4
-    callback.on_train_end(net)
-    assert module.weight.item() == 4
     # Pickling leaves out the module's tensors, which the module pickles.
     assert pickle.loads(pickle.dumps(callback))._state is None
+    callback.on_train_end(net)
+    assert module.weight.item() == 4
+    assert callback.best_model_weights_ is None  # restored: no copy is kept
+
+    # A further call (a warm-started fit) that never beats epoch 4 ends on
+    # the weights it started from, those of epoch 4.
+    callback.on_train_begin(net)
+    with pytest.raises(KeyboardInterrupt):
+        for epoch, loss in enumerate([0.885, 0.9, 0.91], start=6):
+            net.history.new_epoch()
+            net.history.record("epoch", epoch)
+            net.history.record("valid_loss", loss)
+            with torch.no_grad():
+                module.weight.fill_(epoch)
+            callback.on_epoch_end(net)
+    callback.on_train_end(net)
+    assert callback.best_epoch_ == 4
+    assert module.weight.item() == 4
 
 
 def _live_tensors():
@@ -663,9 +679,15 @@ def test_fit_cuda_is_reproducible(X_lowrank):
 
 
 @pytest.mark.cuda
-def test_cuda_model_unpickles_without_cuda(X_lowrank, monkeypatch):
-    """Check that a model fitted on CUDA unpickles and transforms on the CPU."""
-    estimator = AutoencoderTransformer(**FAST_PARAMS, device="cuda").fit(X_lowrank)
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_cuda_model_unpickles_without_cuda(early_stopping, X_lowrank, monkeypatch):
+    """Check that a model fitted on CUDA unpickles and transforms on the CPU.
+
+    With early stopping, no copy of the best weights may stay on the GPU.
+    """
+    estimator = AutoencoderTransformer(
+        **FAST_PARAMS, early_stopping=early_stopping, device="cuda"
+    ).fit(X_lowrank)
     payload = pickle.dumps(estimator)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.warns(DeviceWarning):

@@ -34,6 +34,7 @@ model = DenoisingAutoencoder(
     accelerator=accelerator,
 )
 model.fit(X)
-model.partial_fit(X)
+# Training goes on, through accelerate again, after skorch unwrapped the module.
+model.set_params(warm_start=True, max_iter=2).fit(X)
 out = Path(sys.argv[1])
 np.save(out / f"codes_{accelerator.process_index}.npy", model.transform(X))
