@@ -32,7 +32,7 @@ def parse_args(argv=None):
         "--dataset",
         choices=["digits", "fashion_mnist", "mnist"],
         default="digits",
-        help="digits (bundled, 2 to 3 minutes) or the local MNIST-like IDX files "
+        help="digits (bundled, about 1.5 minutes) or the local MNIST-like IDX files "
         "(see skae.datasets; Fashion-MNIST: 41 minutes with --threads 2)",
     )
     parser.add_argument(

@@ -255,7 +255,8 @@ def score_transform(case, X, *, device, repeats):
     PCA.transform, OpenBLAS's threads keep spinning for about 0.1 s and, on 2
     cores, slow whichever method runs next by up to 3x. (A warm-up of a fixed
     number of calls, counted from a first, slow call, was sometimes too short
-    to absorb that: skae's 784 transform was then timed at 28 to 77 ms.)
+    to absorb that: skae's 784 transform was then timed at more than twice
+    its usual time.)
     """
     X_new = transform_rows(X)
     estimator = make_estimator(case, device=device, seed=SEED).fit(X)
