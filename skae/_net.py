@@ -249,17 +249,19 @@ class _EarlyStopping(EarlyStopping):
     first best: skorch deep-copies the state dict each time, which for a small
     network costs more than a training batch.
 
-    skorch also forgets the best loss on every training call. Here a further
-    call (a warm-started fit) continues the same training, as in MLP: it ends
-    on the best weights of all calls, which may be the ones it started from.
-    Each call gets `patience` epochs to improve on them.
+    skorch also forgets the best loss on every training call. Here each call
+    replays the losses in the history, so that a further call (a warm-started
+    fit, also of a loaded model) continues the same training, as in MLP: it
+    ends on the best weights of all calls, which it starts from. Each call
+    gets `patience` epochs to improve on them.
     """
 
     def on_train_begin(self, net, **kwargs):
-        """Start counting misses; look up the module's state tensors."""
-        if not hasattr(self, "best_score_"):
-            super().on_train_begin(net, **kwargs)
-            self.best_score_ = math.inf
+        """Replay the history's losses; look up the module's state tensors."""
+        super().on_train_begin(net, **kwargs)
+        self.best_score_ = math.inf
+        for row in net.history:
+            self._score(row[self.monitor], row["epoch"])
         self.misses_ = 0
         # From the plain module: skorch unwraps an accelerated one before this
         # callback restores the weights into it. The tensors share the
@@ -271,17 +273,9 @@ class _EarlyStopping(EarlyStopping):
 
     def on_epoch_end(self, net, **kwargs):
         """Keep the weights of a new lowest loss; count misses and stop."""
-        score = net.history[-1, self.monitor]
-        if score < self.best_score_:
-            self.best_score_ = score
-            self.best_epoch_ = net.history[-1, "epoch"]
-            if self.load_best:
-                self._keep_weights()
-        if self._is_score_improved(score):
-            self.misses_ = 0
-            self.dynamic_threshold_ = self._calc_new_threshold(score)
-        else:
-            self.misses_ += 1
+        epoch = net.history[-1]
+        if self._score(epoch[self.monitor], epoch["epoch"]) and self.load_best:
+            self._keep_weights()
         if self.misses_ == self.patience:
             if net.verbose:
                 self._sink(
@@ -290,6 +284,18 @@ class _EarlyStopping(EarlyStopping):
                     verbose=net.verbose,
                 )
             raise KeyboardInterrupt
+
+    def _score(self, score: float, epoch: int) -> bool:
+        """Count an epoch's miss or improvement; whether its loss is the lowest."""
+        if self._is_score_improved(score):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(score)
+        else:
+            self.misses_ += 1
+        if score >= self.best_score_:
+            return False
+        self.best_score_, self.best_epoch_ = score, epoch
+        return True
 
     def _keep_weights(self) -> None:
         """Copy the module's current weights into ``best_model_weights_``."""

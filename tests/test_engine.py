@@ -431,8 +431,13 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_loss():
     assert callback.best_model_weights_ is None  # restored: no copy is kept
 
     # A further call (a warm-started fit) that never beats epoch 4 ends on
-    # the weights it started from, those of epoch 4.
+    # the weights it started from, those of epoch 4. The callback replays the
+    # history, so a new one (as in a loaded model) does the same.
+    callback = early_stopping_callback(
+        on_validation=True, patience=3, tol=0.05, verbose=0
+    ).initialize()
     callback.on_train_begin(net)
+    assert (callback.best_epoch_, callback.best_score_) == (4, 0.88)
     with pytest.raises(KeyboardInterrupt):
         for epoch, loss in enumerate([0.885, 0.9, 0.91], start=6):
             net.history.new_epoch()

@@ -138,17 +138,27 @@ def test_load_refuses_pickled_code_in_weights(X_lowrank, tmp_path, monkeypatch):
         load(path)
 
 
-def test_save_load_warm_start_continues_exactly(X_lowrank, tmp_path):
-    """Check that a loaded estimator continues training as the saved one would."""
-    params = {**FAST_PARAMS, "max_iter": 3, "warm_start": True}
+@pytest.mark.parametrize(
+    "stopping",
+    [{}, {"early_stopping": True, "tol": 0.5, "n_iter_no_change": 2}],
+    ids=["no-stopping", "early-stopping"],
+)
+def test_save_load_warm_start_continues_exactly(stopping, X_lowrank, tmp_path):
+    """Check that a loaded estimator continues training as the saved one would.
+
+    With early stopping, that takes the best loss so far and the misses'
+    threshold, which the loaded model's callback replays from the history.
+    """
+    params = {**FAST_PARAMS, "max_iter": 3, "warm_start": True, **stopping}
     estimator = AutoencoderTransformer(**params).fit(X_lowrank)
     path = tmp_path / "model.skae"
     save(estimator, path)
     loaded = load(path)
     estimator.fit(X_lowrank)
     loaded.fit(X_lowrank)
-    assert loaded.n_iter_ == estimator.n_iter_ == 6
+    assert loaded.n_iter_ == estimator.n_iter_ == (6 if not stopping else 5)
     assert loaded.loss_curve_ == estimator.loss_curve_
+    assert loaded.best_loss_ == estimator.best_loss_
     for key, value in _weights(estimator).items():
         assert_array_equal(_weights(loaded)[key], value)
 
