@@ -397,6 +397,19 @@ def test_epoch_losses_are_means_weighted_by_batch_size(X_lowrank):
         best = min(best, epoch["valid_loss"])
 
 
+def _stop_on_scripted_losses(callback, net, losses):
+    """Run epochs with validation `losses` (each sets the weight to its epoch
+    number) until `callback` stops training."""
+    with pytest.raises(KeyboardInterrupt):
+        for epoch, loss in enumerate(losses, start=len(net.history) + 1):
+            net.history.new_epoch()
+            net.history.record("epoch", epoch)
+            net.history.record("valid_loss", loss)
+            with torch.no_grad():
+                net.module_.weight.fill_(epoch)
+            callback.on_epoch_end(net)
+
+
 def test_early_stopping_keeps_the_weights_of_the_lowest_loss():
     """Check that the weights restored are those of the lowest validation loss,
     even when it beat the previous best by less than `tol` (a miss)."""
@@ -406,49 +419,35 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_loss():
 
     from skae._net import early_stopping_callback
 
-    module = torch.nn.Linear(1, 1)
-    net = SimpleNamespace(history=History(), module_=module, verbose=0)
-    callback = early_stopping_callback(
-        on_validation=True, patience=3, tol=0.05, verbose=0
-    ).initialize()
+    def new_callback():
+        return early_stopping_callback(
+            on_validation=True, patience=3, tol=0.05, verbose=0
+        ).initialize()
+
+    net = SimpleNamespace(history=History(), module_=torch.nn.Linear(1, 1), verbose=0)
+    callback = new_callback()
     callback.on_train_begin(net)
     # Epochs 3 and 4 improve on epoch 2 by less than 5%: misses, as is epoch 5.
-    losses = [1.0, 0.9, 0.89, 0.88, 0.95]
-    with pytest.raises(KeyboardInterrupt):
-        for epoch, loss in enumerate(losses, start=1):
-            net.history.new_epoch()
-            net.history.record("epoch", epoch)
-            net.history.record("valid_loss", loss)
-            with torch.no_grad():
-                module.weight.fill_(epoch)
-            callback.on_epoch_end(net)
+    _stop_on_scripted_losses(callback, net, [1.0, 0.9, 0.89, 0.88, 0.95])
     assert len(net.history) == 5
     assert callback.best_epoch_ == 4
     # Pickling leaves out the module's tensors, which the module pickles.
     assert pickle.loads(pickle.dumps(callback))._state is None
     callback.on_train_end(net)
-    assert module.weight.item() == 4
+    assert net.module_.weight.item() == 4
     assert callback.best_model_weights_ is None  # restored: no copy is kept
 
     # A further call (a warm-started fit) that never beats epoch 4 ends on
     # the weights it started from, those of epoch 4. The callback replays the
     # history, so a new one (as in a loaded model) does the same.
-    callback = early_stopping_callback(
-        on_validation=True, patience=3, tol=0.05, verbose=0
-    ).initialize()
+    callback = new_callback()
     callback.on_train_begin(net)
     assert (callback.best_epoch_, callback.best_score_) == (4, 0.88)
-    with pytest.raises(KeyboardInterrupt):
-        for epoch, loss in enumerate([0.885, 0.9, 0.91], start=6):
-            net.history.new_epoch()
-            net.history.record("epoch", epoch)
-            net.history.record("valid_loss", loss)
-            with torch.no_grad():
-                module.weight.fill_(epoch)
-            callback.on_epoch_end(net)
+    _stop_on_scripted_losses(callback, net, [0.885, 0.9, 0.91])
     callback.on_train_end(net)
+    assert len(net.history) == 8
     assert callback.best_epoch_ == 4
-    assert module.weight.item() == 4
+    assert net.module_.weight.item() == 4
 
 
 def _live_tensors():
