@@ -197,12 +197,13 @@ class _BaseAutoencoder(
         self : object
             Fitted estimator.
         """
-        if self.early_stopping:
+        if self.early_stopping or (hasattr(self, "net_") and self.net_.train_split):
             # As in MLP: the blocks passed to successive calls may differ, so
             # their held-out losses cannot tell which weights were best.
             raise ValueError(
-                "partial_fit does not support early_stopping=True. Set "
-                "early_stopping=False, or call fit with warm_start=True to "
+                "partial_fit does not support early stopping: each call trains "
+                "one epoch on all the rows it is given. Use early_stopping=False "
+                "from the first fit on, or call fit with warm_start=True to "
                 "continue training with early stopping."
             )
         return self._fit(X, epochs=1, first_call=not hasattr(self, "net_"))

@@ -177,9 +177,14 @@ def test_warm_start_with_early_stopping_ends_on_the_best_of_all_fits(
 
 
 def test_partial_fit_refuses_early_stopping(Estimator, X_lowrank):
-    """Check that partial_fit, which trains on every row, refuses early stopping."""
+    """Check that partial_fit, which trains on every row, refuses early stopping,
+    also on a model fitted with it (whose net still holds rows out)."""
     with pytest.raises(ValueError, match="partial_fit does not support early"):
         Estimator(**PARAMS, early_stopping=True).partial_fit(X_lowrank)
+    ae = _fit(Estimator, X_lowrank, early_stopping=True)
+    ae.set_params(early_stopping=False)
+    with pytest.raises(ValueError, match="from the first fit on"):
+        ae.partial_fit(X_lowrank)
 
 
 def test_fit_warns_when_max_iter_is_reached(Estimator, X_lowrank):
