@@ -55,22 +55,22 @@ def _unlabeled_mask(y, unlabeled_label):
 
 
 class _ValidAccuracy(Callback):
-    """Record the accuracy on the validation rows as ``valid_acc``."""
+    """Record the accuracy on the validation rows as ``valid_acc``.
+
+    It is recorded after each validation batch, so that an epoch whose
+    validation loss is recorded (at the epoch's end) has its accuracy too.
+    """
 
     def on_epoch_begin(self, net, **kwargs):
         """Reset the counts."""
         self.n_correct_, self.n_seen_ = 0, 0
 
     def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
-        """Count the correct predictions of a validation batch."""
+        """Count the correct predictions of a validation batch; record the accuracy."""
         if not training:
             y_true = batch[1]
             self.n_correct_ += int((y_pred.argmax(dim=1) == y_true).sum())
             self.n_seen_ += len(y_true)
-
-    def on_epoch_end(self, net, **kwargs):
-        """Write this epoch's accuracy into the history."""
-        if self.n_seen_:
             net.history.record("valid_acc", self.n_correct_ / self.n_seen_)
 
 

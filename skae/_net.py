@@ -315,7 +315,14 @@ class _EarlyStopping(EarlyStopping):
         Kept, the copy would double the memory the weights take, and tensors
         of a GPU would stop the fitted model from unpickling without one.
         """
-        super().on_train_end(net, **kwargs)
+        last = net.history[-1] if net.history else {}
+        if self.load_best and last.get(self.monitor, math.inf) < self.best_score_:
+            # Ctrl-C came after the epoch's losses, before this callback saw
+            # them: its weights, still the module's, are the best.
+            self._score(last[self.monitor], last["epoch"])
+            self._keep_weights()
+        if net.history:  # empty if Ctrl-C came before the first epoch
+            super().on_train_end(net, **kwargs)
         self._state = self.best_model_weights_ = None
 
     def __getstate__(self):
@@ -406,13 +413,17 @@ class Net(NeuralNet):
 
         skorch ends training quietly on ``KeyboardInterrupt``, after the
         callbacks' ``on_train_end`` (early stopping restores the best weights
-        there). An epoch interrupted before its losses were recorded is then
-        dropped from the history, so that the history holds whole epochs only.
+        there). An epoch interrupted before its losses were recorded, by that
+        or by an error, is then dropped from the history, so that the history
+        holds whole epochs only.
         """
-        super().partial_fit(X, y, classes, **fit_params)
-        losses = ("train_loss", "valid_loss") if self.train_split else ("train_loss",)
-        if self.history and not all(key in self.history[-1] for key in losses):
-            del self.history[-1]
+        try:
+            super().partial_fit(X, y, classes, **fit_params)
+        finally:
+            # Also after another error, so that training can go on after it.
+            keys = ("train_loss", "valid_loss") if self.train_split else ("train_loss",)
+            if self.history and not all(key in self.history[-1] for key in keys):
+                del self.history[-1]
         return self
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):

@@ -264,6 +264,30 @@ def test_classifier_keyboard_interrupt_in_the_first_epoch(
     assert clf.predict(X).shape == y.shape
 
 
+def test_classifier_keyboard_interrupt_after_the_epoch_losses(blobs, monkeypatch):
+    """Check that Ctrl-C right after an epoch's losses are recorded leaves the
+    classifier with that epoch's accuracy and the best weights."""
+    from skae._modules import EncoderClassifier
+    from skae._net import DivergenceCheck
+
+    X, y, _ = blobs
+    reference = _make_classifier(early_stopping=True, max_iter=2).fit(X, y)
+    check = DivergenceCheck.on_epoch_end
+
+    def interrupt_at_second_epoch(self, net, **kwargs):
+        check(self, net, **kwargs)
+        # The classifier's net, not the autoencoder's.
+        if isinstance(net.module_, EncoderClassifier) and len(net.history) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DivergenceCheck, "on_epoch_end", interrupt_at_second_epoch)
+    clf = _make_classifier(early_stopping=True, max_iter=10).fit(X, y)
+    assert clf.n_iter_ == 2
+    assert clf.validation_scores_ == reference.validation_scores_
+    assert clf.best_loss_ == reference.best_loss_
+    np.testing.assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+
+
 @pytest.mark.parametrize(
     "y_change, message",
     [

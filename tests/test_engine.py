@@ -43,10 +43,12 @@ class InterruptAtEpoch(Callback):
 
 
 class InterruptAtStep(Callback):
-    """Raise KeyboardInterrupt in training step `step`, as Ctrl-C would mid-epoch."""
+    """Raise KeyboardInterrupt in training step `step`, as Ctrl-C would mid-epoch
+    (or another `error`)."""
 
-    def __init__(self, step):
+    def __init__(self, step, error=KeyboardInterrupt):
         self.step = step
+        self.error = error
 
     def initialize(self):
         """Count steps over all training calls: interrupt once."""
@@ -57,7 +59,7 @@ class InterruptAtStep(Callback):
         """Interrupt at the `step`-th training step."""
         self.steps_ += training
         if training and self.steps_ == self.step:
-            raise KeyboardInterrupt
+            raise self.error
 
 
 class InterruptOnGradients(InterruptAtStep):
@@ -215,6 +217,67 @@ def test_keyboard_interrupt_mid_epoch_restores_the_best_weights(X_lowrank):
     assert_allclose(
         estimator.transform(X_lowrank), reference.transform(X_lowrank), rtol=1e-6
     )
+
+
+def test_training_goes_on_after_an_error_mid_epoch(X_lowrank):
+    """Check that an error in an epoch (say, out of GPU memory) leaves no
+    half-recorded epoch behind to break the next training call."""
+    params = {**FAST_PARAMS, "warm_start": True, "early_stopping": True}
+    error = RuntimeError("out of memory")
+    estimator = AutoencoderTransformer(
+        **params, callbacks=[InterruptOnGradients(10, error=error)]
+    )
+    with pytest.raises(RuntimeError, match="out of memory"):
+        estimator.fit(X_lowrank)
+    assert len(estimator.net_.history) == 1
+    estimator.fit(X_lowrank)
+    assert estimator.n_iter_ == len(estimator.validation_scores_) == 6
+
+
+def test_keyboard_interrupt_before_early_stopping_sees_the_epoch(
+    X_lowrank, monkeypatch
+):
+    """Check that Ctrl-C after an epoch's losses, before early stopping scored
+    them, still ends on the best epoch's weights."""
+    from skae._net import DivergenceCheck
+
+    params = {
+        **FAST_PARAMS,
+        "max_iter": 3,
+        "early_stopping": True,
+        "learning_rate_init": 0.01,
+    }
+    reference = AutoencoderTransformer(**params).fit(X_lowrank)
+    # The third epoch is the best: its weights are those to keep.
+    assert np.argmax(reference.validation_scores_) == 2
+
+    check = DivergenceCheck.on_epoch_end
+
+    def interrupt_at_third_epoch(self, net, **kwargs):
+        check(self, net, **kwargs)
+        if len(net.history) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(DivergenceCheck, "on_epoch_end", interrupt_at_third_epoch)
+    estimator = AutoencoderTransformer(**{**params, "max_iter": 10}).fit(X_lowrank)
+    assert estimator.n_iter_ == 3
+    assert estimator.best_loss_ == reference.best_loss_
+    assert_array_equal(estimator.transform(X_lowrank), reference.transform(X_lowrank))
+
+
+def test_keyboard_interrupt_before_the_first_epoch(X_lowrank, monkeypatch):
+    """Check that Ctrl-C while the validation rows are drawn leaves a usable
+    estimator."""
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("skae._base.validation_split", interrupt)
+    estimator = AutoencoderTransformer(**FAST_PARAMS, early_stopping=True)
+    estimator.fit(X_lowrank)
+    assert estimator.n_iter_ == 0
+    assert estimator.best_loss_ is None
+    assert estimator.transform(X_lowrank).shape == (200, 1)
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
