@@ -6,8 +6,10 @@ import importlib.util
 import io
 import json
 import os
+import pickle
 import warnings
 import zipfile
+import zlib
 from typing import IO, Any
 
 import numpy as np
@@ -43,6 +45,18 @@ TORCH_FILE = "weights.pt"
 
 # Private attributes needed to continue training exactly where it stopped.
 _PRIVATE_ATTRIBUTES = ("_seed", "_data_range")
+
+# What a damaged or hand-made file makes the reading code raise; `load` turns
+# these into a ValueError that names the file as the problem.
+_MALFORMED = (
+    AttributeError,
+    IndexError,
+    KeyError,
+    RecursionError,
+    TypeError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 
 
 def _has_safetensors() -> bool:
@@ -162,8 +176,14 @@ def _read_weights(archive: zipfile.ZipFile) -> dict[str, torch.Tensor]:
         return load_safetensors(archive.read(SAFETENSORS_FILE))
     if TORCH_FILE in names:
         buffer = io.BytesIO(archive.read(TORCH_FILE))
-        # weights_only=True unpickles tensors and plain containers only.
-        return torch.load(buffer, map_location="cpu", weights_only=True)
+        try:
+            # weights_only=True unpickles tensors and plain containers only.
+            return torch.load(buffer, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise ValueError(
+                f"The {TORCH_FILE} in this file holds more than tensors. skae never "
+                "unpickles such objects, since that could run code from the file."
+            ) from exc
     raise ValueError(f"The file has no {SAFETENSORS_FILE} or {TORCH_FILE} in it.")
 
 
@@ -191,22 +211,60 @@ def _check_attribute_name(estimator: _BaseAutoencoder, name: str) -> None:
         raise ValueError(f"Unexpected fitted attribute {name!r} in a skae file.")
 
 
+def _check_shapes(expected: dict[str, tuple], stored: dict[str, tuple]) -> None:
+    """Refuse stored tensors that are missing, extra or of another shape."""
+    for key in sorted(expected.keys() | stored.keys()):
+        if expected.get(key) != stored.get(key):
+            raise ValueError(
+                f"The weights in this file do not fit its parameters: {key} has "
+                f"shape {stored.get(key)} in the file, and the parameters make it "
+                f"{expected.get(key)}."
+            )
+
+
 def _restore_net(estimator, fitted, tensors, groups, history, device):
     """Rebuild the fitted net of `estimator` and load its state into it."""
     estimator.net_ = estimator._make_net(fitted["n_features_in_"], device)
     net = estimator.net_
-    net.initialize()
+    # Shapes first, on the meta device: a file could otherwise make the net
+    # allocate a network of any size before its weights were found not to fit.
+    try:
+        with torch.device("meta"):
+            shapes = net.module(**net.get_params_for("module")).state_dict()
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"The parameters in this file make no network: {exc}") from exc
     module_state = {
         key.removeprefix("module."): value
         for key, value in tensors.items()
         if key.startswith("module.")
     }
+    _check_shapes(
+        {key: tuple(value.shape) for key, value in shapes.items()},
+        {key: tuple(value.shape) for key, value in module_state.items()},
+    )
+    net.initialize()
     net.module_.load_state_dict(module_state, strict=True)
+    parameters = [p for group in net.optimizer_.param_groups for p in group["params"]]
     optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):
             _, index, name = key.split(".", 2)
             optimizer_state.setdefault(int(index), {})[name] = value
+    # Adam's moments have their parameter's shape; its step count is a scalar.
+    _check_shapes(
+        {
+            f"optimizer.{index}.{name}": tuple(parameters[index].shape)
+            for index, state in optimizer_state.items()
+            for name, value in state.items()
+            if value.dim() and index < len(parameters)
+        },
+        {
+            f"optimizer.{index}.{name}": tuple(value.shape)
+            for index, state in optimizer_state.items()
+            for name, value in state.items()
+            if value.dim()
+        },
+    )
     net.optimizer_.load_state_dict({"state": optimizer_state, "param_groups": groups})
     net.history = History(history)
     net.module_.eval()
@@ -322,7 +380,8 @@ def load(file: str | os.PathLike | IO[bytes]):
     ------
     ValueError
         If the file is not a skae file, was written by a newer version of
-        skae, or names a class that is not a skae estimator.
+        skae, names a class that is not a skae estimator, or is damaged
+        (including weights that do not fit its parameters).
 
     See Also
     --------
@@ -337,8 +396,23 @@ def load(file: str | os.PathLike | IO[bytes]):
     >>> load(buffer).get_params()["sparsity_target"]
     0.1
     """
+    try:
+        return _load(file)
+    except ValueError:
+        raise
+    except _MALFORMED as exc:
+        raise ValueError(
+            f"Not a valid skae file: reading it raised {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _load(file: str | os.PathLike | IO[bytes]):
+    """:func:`load`, raising whatever a damaged file makes the reading raise."""
     with zipfile.ZipFile(file) as archive:
         names = set(archive.namelist())
+        if len(names) < len(archive.namelist()):
+            # Readers disagree on which of two same-named entries counts.
+            raise ValueError("Not a valid skae file: it has duplicate entries.")
         if PARAMS_FILE not in names:
             raise ValueError(f"Not a skae file: it has no {PARAMS_FILE}.")
         header = json.loads(archive.read(PARAMS_FILE), object_hook=_decode)
