@@ -409,21 +409,26 @@ class Net(NeuralNet):
         ]
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train (see skorch's docstring); forget an epoch cut short by Ctrl-C.
+        """Train (see skorch's docstring); end training alike on Ctrl-C or an error.
 
-        skorch ends training quietly on ``KeyboardInterrupt``, after the
+        skorch ends training quietly on ``KeyboardInterrupt``, notifying the
         callbacks' ``on_train_end`` (early stopping restores the best weights
-        there). An epoch interrupted before its losses were recorded, by that
-        or by an error, is then dropped from the history, so that the history
-        holds whole epochs only.
+        there), but not after another error. Here training ends the same way
+        after an error, which is then passed on. An epoch cut short before its
+        losses were recorded, or whose loss diverged, is dropped from the
+        history, so that the history holds whole epochs with finite losses
+        and training can go on from there.
         """
         try:
             super().partial_fit(X, y, classes, **fit_params)
+        except Exception:
+            self.notify("on_train_end", X=X, y=y)
+            raise
         finally:
-            # Also after another error, so that training can go on after it.
             keys = ("train_loss", "valid_loss") if self.train_split else ("train_loss",)
-            if self.history and not all(key in self.history[-1] for key in keys):
-                del self.history[-1]
+            last = self.history[-1] if self.history else {}
+            if last and not all(math.isfinite(last.get(key, math.nan)) for key in keys):
+                del self.history[-1]  # cut short, or diverged
         return self
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):

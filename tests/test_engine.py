@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import gc
+import io
 import pickle
 import subprocess
 import sys
@@ -228,10 +229,29 @@ def test_training_goes_on_after_an_error_mid_epoch(X_lowrank):
         **params, callbacks=[InterruptOnGradients(10, error=error)]
     )
     with pytest.raises(RuntimeError, match="out of memory"):
-        estimator.fit(X_lowrank)
+        estimator.fit(X_lowrank)  # 180 training rows: step 10 is in epoch 2
     assert len(estimator.net_.history) == 1
+    # Training ended as after Ctrl-C: early stopping put the best weights back.
+    reference = AutoencoderTransformer(**{**params, "max_iter": 1}).fit(X_lowrank)
+    assert_array_equal(estimator.transform(X_lowrank), reference.transform(X_lowrank))
     estimator.fit(X_lowrank)
     assert estimator.n_iter_ == len(estimator.validation_scores_) == 6
+
+
+def test_a_diverged_epoch_leaves_the_best_weights_and_no_record(X_lowrank):
+    """Check that after 'Training diverged' the diverged epoch is not kept in
+    the history (whose infinite loss no file could store), and early stopping
+    has put the best weights back."""
+    from skae import save
+
+    params = {**FAST_PARAMS, "warm_start": True, "early_stopping": True}
+    estimator = AutoencoderTransformer(**params).fit(X_lowrank)
+    Z = estimator.transform(X_lowrank)
+    with pytest.raises(ValueError, match="Training diverged"):
+        estimator.fit(X_lowrank * 1e19)
+    assert len(estimator.net_.history) == FAST_PARAMS["max_iter"]
+    assert_array_equal(estimator.transform(X_lowrank), Z)
+    save(estimator, io.BytesIO())
 
 
 def test_keyboard_interrupt_before_early_stopping_sees_the_epoch(
