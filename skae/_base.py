@@ -197,13 +197,13 @@ class _BaseAutoencoder(
         self : object
             Fitted estimator.
         """
-        if self.early_stopping or (hasattr(self, "net_") and self.net_.train_split):
+        if self.early_stopping:
             # As in MLP: the blocks passed to successive calls may differ, so
             # their held-out losses cannot tell which weights were best.
             raise ValueError(
-                "partial_fit does not support early stopping: each call trains "
-                "one epoch on all the rows it is given. Use early_stopping=False "
-                "from the first fit on, or call fit with warm_start=True to "
+                "partial_fit does not support early_stopping=True: each call "
+                "trains one epoch on all the rows it is given. Set "
+                "early_stopping=False, or call fit with warm_start=True to "
                 "continue training with early stopping."
             )
         return self._fit(X, epochs=1, first_call=not hasattr(self, "net_"))
@@ -317,6 +317,12 @@ class _BaseAutoencoder(
 
     def _fit(self, X, *, epochs, first_call):
         """Validate, (re)build the net if needed and train for `epochs`."""
+        if not first_call and self.early_stopping != bool(self.net_.train_split):
+            raise ValueError(
+                f"early_stopping={self.early_stopping} differs from the fit that "
+                "built the network, and warm_start and partial_fit continue that "
+                "training. Fit with warm_start=False to change it."
+            )
         X = self._validate_input(X, reset=first_call, fitting=True)
         if first_call:
             self._check_n_components(X.shape[1])

@@ -177,14 +177,26 @@ def test_warm_start_with_early_stopping_ends_on_the_best_of_all_fits(
 
 
 def test_partial_fit_refuses_early_stopping(Estimator, X_lowrank):
-    """Check that partial_fit, which trains on every row, refuses early stopping,
-    also on a model fitted with it (whose net still holds rows out)."""
+    """Check that partial_fit, which trains on every row, refuses early stopping."""
     with pytest.raises(ValueError, match="partial_fit does not support early"):
         Estimator(**PARAMS, early_stopping=True).partial_fit(X_lowrank)
-    ae = _fit(Estimator, X_lowrank, early_stopping=True)
-    ae.set_params(early_stopping=False)
-    with pytest.raises(ValueError, match="from the first fit on"):
-        ae.partial_fit(X_lowrank)
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_continued_training_refuses_a_changed_early_stopping(
+    Estimator, first, X_lowrank
+):
+    """Check that warm_start and partial_fit refuse to continue a training
+    whose early_stopping was switched: the net would still do the first's."""
+    ae = _fit(Estimator, X_lowrank, early_stopping=first, warm_start=True)
+    ae.set_params(early_stopping=not first)
+    with pytest.raises(ValueError, match="differs from the fit that built"):
+        ae.fit(X_lowrank)
+    if first:  # partial_fit refuses early_stopping=True before anything else
+        with pytest.raises(ValueError, match="differs from the fit that built"):
+            ae.partial_fit(X_lowrank)
+    ae.set_params(warm_start=False).fit(X_lowrank)
+    assert (ae.validation_scores_ is not None) == (not first)
 
 
 def test_fit_warns_when_max_iter_is_reached(Estimator, X_lowrank):
