@@ -344,8 +344,11 @@ class _BaseAutoencoder(
                 self.net_.initialize()
                 if self.init == "pca":
                     self._init_from_pca(X_train)
-            self.net_.partial_fit(X_train, epochs=epochs)
-        self._set_fitted_attributes()
+            try:
+                self.net_.partial_fit(X_train, epochs=epochs)
+            finally:
+                # After an error too: the net ended training, as on Ctrl-C.
+                self._set_fitted_attributes()
         self.reconstruction_error_ = -float(
             np.mean(self._predict(self._negative_errors, X))
         )

@@ -396,8 +396,11 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         dataset = RowDataset(training_data(X, device), y_full, indices=labeled)
         with seeded(seed + 1, device):
             self.net_.initialize()
-            self.net_.partial_fit(dataset)
-        self._set_fitted_attributes()
+            try:
+                self.net_.partial_fit(dataset)
+            finally:
+                # After an error too: the net ended training, as on Ctrl-C.
+                self._set_fitted_attributes()
         if self.n_iter_ == self.max_iter and not stopped_early(self.net_):
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "

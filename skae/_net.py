@@ -310,19 +310,32 @@ class _EarlyStopping(EarlyStopping):
             best.copy_(current)
 
     def on_train_end(self, net, **kwargs):
-        """Restore the best weights, as skorch does; drop the copy of them.
+        """Restore the best weights, then drop the copy of them.
 
         Kept, the copy would double the memory the weights take, and tensors
-        of a GPU would stop the fitted model from unpickling without one.
+        of a GPU would stop the fitted model from unpickling without one. An
+        epoch whose loss diverged leaves nothing behind once they are
+        restored, so it is dropped from the history too.
         """
-        last = net.history[-1] if net.history else {}
-        if self.load_best and last.get(self.monitor, math.inf) < self.best_score_:
-            # Ctrl-C came after the epoch's losses, before this callback saw
-            # them: its weights, still the module's, are the best.
-            self._score(last[self.monitor], last["epoch"])
-            self._keep_weights()
-        if net.history:  # empty if Ctrl-C came before the first epoch
-            super().on_train_end(net, **kwargs)
+        if self.load_best and self.best_model_weights_ is not None:
+            last = net.history[-1] if net.history else {}
+            score = last.get(self.monitor, math.nan)
+            if score < self.best_score_:
+                # Training stopped after the epoch's losses, before this
+                # callback saw them: its weights, still the module's, are best.
+                self._score(score, last["epoch"])
+                self._keep_weights()
+            plain_module(net).load_state_dict(self.best_model_weights_)
+            if self.best_epoch_ != last.get("epoch"):
+                self._sink(
+                    f"Restoring best model from epoch {self.best_epoch_}.",
+                    verbose=net.verbose,
+                )
+            if any(
+                not math.isfinite(last.get(key, 0.0))
+                for key in ("train_loss", "valid_loss")
+            ):
+                del net.history[-1]
         self._state = self.best_model_weights_ = None
 
     def __getstate__(self):
@@ -408,28 +421,45 @@ class Net(NeuralNet):
             for name, callback in super().get_default_callbacks()
         ]
 
+    # Whether on_train_begin was notified to every callback, and on_train_end
+    # not yet: training is under way and must be ended.
+    _training = False
+
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train (see skorch's docstring); end training alike on Ctrl-C or an error.
 
         skorch ends training quietly on ``KeyboardInterrupt``, notifying the
         callbacks' ``on_train_end`` (early stopping restores the best weights
         there), but not after another error. Here training ends the same way
-        after an error, which is then passed on. An epoch cut short before its
-        losses were recorded, or whose loss diverged, is dropped from the
-        history, so that the history holds whole epochs with finite losses
-        and training can go on from there.
+        after an error raised while it was under way, which is then passed on.
         """
         try:
             super().partial_fit(X, y, classes, **fit_params)
         except Exception:
-            self.notify("on_train_end", X=X, y=y)
+            if self._training:
+                self.notify("on_train_end", X=X, y=y)
             raise
-        finally:
-            keys = ("train_loss", "valid_loss") if self.train_split else ("train_loss",)
-            last = self.history[-1] if self.history else {}
-            if last and not all(math.isfinite(last.get(key, math.nan)) for key in keys):
-                del self.history[-1]  # cut short, or diverged
         return self
+
+    def notify(self, method_name, **cb_kwargs):
+        """Notify the net and its callbacks; track whether training is under way."""
+        if method_name == "on_train_end":
+            self._training = False
+        super().notify(method_name, **cb_kwargs)
+        if method_name == "on_train_begin":
+            self._training = True
+
+    def on_train_end(self, net, **kwargs):
+        """Drop an epoch cut short from the history, before the callbacks see it.
+
+        Its losses were never recorded; its updates are kept (or replaced by
+        the best weights, under early stopping). The history then holds whole
+        epochs only, and training can go on from there.
+        """
+        super().on_train_end(net, **kwargs)
+        keys = ("train_loss", "valid_loss") if self.train_split else ("train_loss",)
+        if self.history and not all(key in self.history[-1] for key in keys):
+            del self.history[-1]
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """Run one training or validation epoch (see skorch's docstring)."""

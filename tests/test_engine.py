@@ -230,12 +230,95 @@ def test_training_goes_on_after_an_error_mid_epoch(X_lowrank):
     )
     with pytest.raises(RuntimeError, match="out of memory"):
         estimator.fit(X_lowrank)  # 180 training rows: step 10 is in epoch 2
-    assert len(estimator.net_.history) == 1
+    assert len(estimator.net_.history) == estimator.n_iter_ == 1
     # Training ended as after Ctrl-C: early stopping put the best weights back.
     reference = AutoencoderTransformer(**{**params, "max_iter": 1}).fit(X_lowrank)
     assert_array_equal(estimator.transform(X_lowrank), reference.transform(X_lowrank))
     estimator.fit(X_lowrank)
     assert estimator.n_iter_ == len(estimator.validation_scores_) == 6
+
+
+class _RaiseIn(Callback):
+    """Raise `error` in the callback method `event`, counting its calls."""
+
+    def __init__(self, event, error):
+        self.event = event
+        self.error = error
+
+    def initialize(self):
+        """Count the calls of each method."""
+        self.calls_ = {}
+        return self
+
+    def _call(self, name):
+        self.calls_[name] = self.calls_.get(name, 0) + 1
+        if name == self.event:
+            raise self.error
+
+    def on_train_begin(self, net, **kwargs):
+        """Count; raise if it is the event."""
+        self._call("on_train_begin")
+
+    def on_train_end(self, net, **kwargs):
+        """Count; raise if it is the event; remember the last epoch seen."""
+        self.last_epoch_ = dict(net.history[-1]) if net.history else None
+        self._call("on_train_end")
+
+
+def _callback(estimator, kind):
+    """The net's (deep-copied) callback of type `kind`."""
+    return next(cb for _, cb in estimator.net_.callbacks_ if isinstance(cb, kind))
+
+
+def test_an_error_ends_training_once_and_stays_visible(X_lowrank):
+    """Check that training ended by an error notifies on_train_end once, only
+    when every callback began, and lets the first error through."""
+    from skorch.callbacks import EarlyStopping
+
+    # An error in on_train_end itself: not notified a second time.
+    error = OSError("disk full")
+    estimator = AutoencoderTransformer(
+        **FAST_PARAMS, callbacks=[_RaiseIn("on_train_end", error)]
+    )
+    with pytest.raises(OSError, match="disk full"):
+        estimator.fit(X_lowrank)
+    assert _callback(estimator, _RaiseIn).calls_["on_train_end"] == 1
+    # An error in on_train_begin: the callbacks after it never began, so none
+    # is ended (skorch's EarlyStopping would fail on its missing state).
+    later = EarlyStopping(monitor="train_loss", load_best=True)
+    estimator = AutoencoderTransformer(
+        **FAST_PARAMS, callbacks=[_RaiseIn("on_train_begin", error), later]
+    )
+    with pytest.raises(OSError, match="disk full"):
+        estimator.fit(X_lowrank)
+    assert "on_train_end" not in _callback(estimator, _RaiseIn).calls_
+
+
+def test_on_train_end_sees_whole_epochs_only(X_lowrank):
+    """Check that callbacks ending training (a checkpoint of the history, say)
+    never see the epoch that Ctrl-C cut short."""
+    estimator = AutoencoderTransformer(
+        **{**FAST_PARAMS, "max_iter": 10},
+        callbacks=[InterruptOnGradients(16), _RaiseIn(None, None)],
+    ).fit(X_lowrank)
+    last_epoch = _callback(estimator, _RaiseIn).last_epoch_
+    assert last_epoch["epoch"] == 2
+    assert "train_loss" in last_epoch
+
+
+def test_a_diverged_fit_without_early_stopping_shows_it(X_lowrank):
+    """Check that without early stopping, whose best weights could be put back,
+    the diverged epoch stays on record and the estimator is not saved."""
+    from skae import save
+
+    params = {**FAST_PARAMS, "warm_start": True}
+    estimator = AutoencoderTransformer(**params).fit(X_lowrank)
+    with pytest.raises(ValueError, match="Training diverged"):
+        estimator.fit(X_lowrank * 1e19)
+    assert estimator.n_iter_ == len(estimator.net_.history) == 6
+    assert not np.isfinite(estimator.loss_curve_[-1])
+    with pytest.raises(ValueError, match="training diverged"):
+        save(estimator, io.BytesIO())
 
 
 def test_a_diverged_epoch_leaves_the_best_weights_and_no_record(X_lowrank):
