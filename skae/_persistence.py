@@ -5,6 +5,7 @@
 import importlib.util
 import io
 import json
+import math
 import os
 import pickle
 import warnings
@@ -171,9 +172,14 @@ def _read_weights(archive: zipfile.ZipFile) -> dict[str, torch.Tensor]:
                 "This file stores its weights with safetensors, which is not "
                 "installed: pip install safetensors (or pip install skae[safetensors])."
             )
+        from safetensors import SafetensorError
         from safetensors.torch import load as load_safetensors
 
-        return load_safetensors(archive.read(SAFETENSORS_FILE))
+        try:
+            return load_safetensors(archive.read(SAFETENSORS_FILE))
+        except SafetensorError as exc:
+            message = f"The {SAFETENSORS_FILE} in this file is damaged: {exc}"
+            raise ValueError(message) from exc
     if TORCH_FILE in names:
         buffer = io.BytesIO(archive.read(TORCH_FILE))
         try:
@@ -181,9 +187,13 @@ def _read_weights(archive: zipfile.ZipFile) -> dict[str, torch.Tensor]:
             return torch.load(buffer, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
             raise ValueError(
-                f"The {TORCH_FILE} in this file holds more than tensors. skae never "
-                "unpickles such objects, since that could run code from the file."
+                f"The {TORCH_FILE} in this file is damaged, or holds more than "
+                "tensors: skae never unpickles anything else, since that could run "
+                "code from the file."
             ) from exc
+        except (EOFError, RuntimeError) as exc:
+            message = f"The {TORCH_FILE} in this file is damaged: {exc}"
+            raise ValueError(message) from exc
     raise ValueError(f"The file has no {SAFETENSORS_FILE} or {TORCH_FILE} in it.")
 
 
@@ -222,6 +232,42 @@ def _check_shapes(expected: dict[str, tuple], stored: dict[str, tuple]) -> None:
             )
 
 
+def _is_number(value: Any) -> bool:
+    """Whether `value` is an int or float (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _group_fits(group: Any, reference: dict) -> bool:
+    """Whether a stored optimizer group has `reference`'s settings, up to the
+    numeric hyper-parameters (a learning-rate schedule changes ``lr``)."""
+    if not isinstance(group, dict) or group.keys() != reference.keys():
+        return False
+    for key, value in group.items():
+        if key == "betas":
+            fits = isinstance(value, tuple | list) and len(value) == 2
+            fits = fits and all(map(_is_number, value))
+        elif key in ("lr", "eps", "weight_decay"):
+            fits = _is_number(value)
+        else:  # flags such as amsgrad or fused change the state Adam expects
+            fits = value == reference[key]
+        if not fits:
+            return False
+    return True
+
+
+def _check_optimizer_groups(stored: Any, fresh: list[dict]) -> None:
+    """Refuse optimizer settings other than those the parameters make."""
+    if not (
+        isinstance(stored, list)
+        and len(stored) == len(fresh)
+        and all(map(_group_fits, stored, fresh))
+    ):
+        raise ValueError(
+            "The optimizer settings in this file differ from those its "
+            f"parameters make: {stored!r}, where {fresh!r} was expected."
+        )
+
+
 def _restore_net(estimator, fitted, tensors, groups, history, device):
     """Rebuild the fitted net of `estimator` and load its state into it."""
     estimator.net_ = estimator._make_net(fitted["n_features_in_"], device)
@@ -244,25 +290,30 @@ def _restore_net(estimator, fitted, tensors, groups, history, device):
     )
     net.initialize()
     net.module_.load_state_dict(module_state, strict=True)
+    _check_optimizer_groups(groups, net.optimizer_.state_dict()["param_groups"])
     parameters = [p for group in net.optimizer_.param_groups for p in group["params"]]
     optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):
             _, index, name = key.split(".", 2)
             optimizer_state.setdefault(int(index), {})[name] = value
-    # Adam's moments have their parameter's shape; its step count is a scalar.
+    # Adam keeps a scalar step count and two moments of its parameter's shape
+    # (its fused kernel reads them unchecked).
     _check_shapes(
         {
-            f"optimizer.{index}.{name}": tuple(parameters[index].shape)
-            for index, state in optimizer_state.items()
-            for name, value in state.items()
-            if value.dim() and index < len(parameters)
+            f"optimizer.{index}.{name}": shape
+            for index in optimizer_state
+            if 0 <= index < len(parameters)
+            for name, shape in (
+                ("step", ()),
+                ("exp_avg", tuple(parameters[index].shape)),
+                ("exp_avg_sq", tuple(parameters[index].shape)),
+            )
         },
         {
             f"optimizer.{index}.{name}": tuple(value.shape)
             for index, state in optimizer_state.items()
             for name, value in state.items()
-            if value.dim()
         },
     )
     net.optimizer_.load_state_dict({"state": optimizer_state, "param_groups": groups})
@@ -341,6 +392,18 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
     except NotFittedError:
         fitted = None
     else:
+        if estimator.early_stopping != bool(estimator.net_.train_split):
+            raise ValueError(
+                "early_stopping was switched after this estimator was fitted, so "
+                "its parameters no longer describe its network. Switch it back, "
+                "or fit again, before saving."
+            )
+        if not all(math.isfinite(loss) for loss in estimator.loss_curve_):
+            raise ValueError(
+                "This estimator's training diverged (its loss_curve_ holds a "
+                "non-finite loss), so its weights are not usable. Fit it again, "
+                "with the input scaled or a lower learning_rate_init, before saving."
+            )
         fitted = _fitted_attributes(estimator)
         tensors, groups = _tensors(estimator.net_)
         fitted["optimizer_param_groups"] = groups
@@ -438,6 +501,11 @@ def _load(file: str | os.PathLike | IO[bytes]):
         history = json.loads(archive.read(HISTORY_FILE))
         tensors = _read_weights(archive)
     groups = fitted.pop("optimizer_param_groups")
+    if (fitted.get("validation_scores_") is not None) != estimator.early_stopping:
+        raise ValueError(
+            "Not a valid skae file: its early_stopping does not match its fitted "
+            "validation_scores_."
+        )
     for name, value in fitted.items():
         _check_attribute_name(estimator, name)
         setattr(estimator, name, value)

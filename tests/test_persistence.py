@@ -323,23 +323,121 @@ def test_load_refuses_damaged_files(damage, message, X_lowrank, tmp_path):
         load(path)
 
 
-def test_load_refuses_optimizer_state_of_another_shape(X_lowrank, tmp_path):
-    """Check that optimizer moments must have their parameter's shape."""
+def _edit_tensors(path, edit):
+    """Rewrite the safetensors weights of the zip file at `path` through `edit`."""
     from safetensors.torch import load as load_tensors
     from safetensors.torch import save as save_tensors
 
-    path = tmp_path / "model.skae"
-    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
     with zipfile.ZipFile(path) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
     tensors = load_tensors(contents["weights.safetensors"])
-    tensors["optimizer.0.exp_avg"] = torch.zeros(7, 7)
+    edit(tensors)
     contents["weights.safetensors"] = save_tensors(tensors)
     with zipfile.ZipFile(path, "w") as archive:
         for name, payload in contents.items():
             archive.writestr(name, payload)
-    with pytest.raises(ValueError, match=r"optimizer.0.exp_avg has shape \(7, 7\)"):
+
+
+def _set_group(key, value):
+    """An edit of fitted.json that sets `key` of the optimizer's first group."""
+
+    def edit(data):
+        groups = data["optimizer_param_groups"]
+        data["optimizer_param_groups"] = [{**groups[0], key: value}, *groups[1:]]
+        return data
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            lambda path: _edit_tensors(
+                path, lambda t: t.update({"optimizer.0.exp_avg": torch.zeros(7, 7)})
+            ),
+            r"optimizer.0.exp_avg has shape \(7, 7\)",
+        ),
+        # A scalar moment would be read by the fused Adam kernel unchecked.
+        (
+            lambda path: _edit_tensors(
+                path, lambda t: t.update({"optimizer.0.exp_avg_sq": torch.tensor(0.0)})
+            ),
+            r"optimizer.0.exp_avg_sq has shape \(\) in the file",
+        ),
+        (
+            lambda path: _edit_tensors(path, lambda t: t.pop("optimizer.0.exp_avg")),
+            r"optimizer.0.exp_avg has shape None in the file",
+        ),
+        (
+            lambda path: _rewrite_member(
+                path, "fitted.json", _set_group("amsgrad", True)
+            ),
+            "optimizer settings in this file differ",
+        ),
+        (
+            lambda path: _rewrite_member(path, "fitted.json", _set_group("lr", "big")),
+            "optimizer settings in this file differ",
+        ),
+        (
+            lambda path: _rewrite_member(
+                path, "fitted.json", lambda data: {**data, "validation_scores_": [1.0]}
+            ),
+            "early_stopping does not match",
+        ),
+        (
+            lambda path: _rewrite_member_bytes(
+                path, "weights.safetensors", lambda payload: payload[:50]
+            ),
+            "weights.safetensors in this file is damaged",
+        ),
+    ],
+    ids=[
+        "moment-shape",
+        "scalar-moment",
+        "missing-moment",
+        "amsgrad",
+        "lr-string",
+        "early-stopping",
+        "truncated-weights",
+    ],
+)
+def test_load_refuses_inconsistent_state(damage, message, X_lowrank, tmp_path):
+    """Check the optimizer state and settings, the early-stopping record and
+    the weights' file of a hand-made or damaged file."""
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    damage(path)
+    with pytest.raises(ValueError, match=message):
         load(path)
+
+
+def _rewrite_member_bytes(path, member, edit):
+    """Rewrite the raw bytes of `member` of the zip file at `path`."""
+    with zipfile.ZipFile(path) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    contents[member] = edit(contents[member])
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, payload in contents.items():
+            archive.writestr(name, payload)
+
+
+def test_load_refuses_damaged_torch_weights(X_lowrank, tmp_path, monkeypatch):
+    """Check that a damaged weights.pt gets a ValueError, not torch's error."""
+    monkeypatch.setattr(_persistence, "_has_safetensors", lambda: False)
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    _rewrite_member_bytes(path, "weights.pt", lambda payload: payload[:271])
+    with pytest.raises(ValueError, match=r"weights\.pt in this file is damaged"):
+        load(path)
+
+
+def test_save_refuses_a_switched_early_stopping(X_lowrank, tmp_path):
+    """Check that save refuses parameters that no longer describe the network."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    estimator.set_params(early_stopping=True)
+    with pytest.raises(ValueError, match="early_stopping was switched"):
+        save(estimator, tmp_path / "model.skae")
 
 
 def test_load_refuses_files_that_are_not_skae(tmp_path):
