@@ -583,7 +583,9 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         if self.early_stopping:
             self.validation_scores_ = [float(row["valid_acc"]) for row in history]
             self.best_validation_score_ = self.best_loss_ = None
-            best_epoch = dict(self.net_.callbacks_)["early_stopping"].best_epoch_
+            # None if training stopped before early stopping began.
+            early_stopping = dict(self.net_.callbacks_)["early_stopping"]
+            best_epoch = getattr(early_stopping, "best_epoch_", None)
             for row in history:
                 if row["epoch"] == best_epoch:
                     self.best_validation_score_ = float(row["valid_acc"])

@@ -435,7 +435,7 @@ class Net(NeuralNet):
         """
         try:
             super().partial_fit(X, y, classes, **fit_params)
-        except Exception:
+        except BaseException:  # SystemExit too; skorch already caught Ctrl-C
             if self._training:
                 self.notify("on_train_end", X=X, y=y)
             raise

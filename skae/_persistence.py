@@ -239,8 +239,14 @@ def _is_number(value: Any) -> bool:
 
 def _group_fits(group: Any, reference: dict) -> bool:
     """Whether a stored optimizer group has `reference`'s settings, up to the
-    numeric hyper-parameters (a learning-rate schedule changes ``lr``)."""
-    if not isinstance(group, dict) or group.keys() != reference.keys():
+    numeric hyper-parameters (a learning-rate schedule changes ``lr``).
+
+    A setting that an older torch did not write may be missing: torch's Adam
+    fills in its default when loading.
+    """
+    if not isinstance(group, dict) or "params" not in group:
+        return False
+    if not group.keys() <= reference.keys():
         return False
     for key, value in group.items():
         if key == "betas":
@@ -398,11 +404,13 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
                 "its parameters no longer describe its network. Switch it back, "
                 "or fit again, before saving."
             )
-        if not all(math.isfinite(loss) for loss in estimator.loss_curve_):
+        losses = estimator.loss_curve_ + (estimator.validation_scores_ or [])
+        if not all(math.isfinite(loss) for loss in losses):
             raise ValueError(
-                "This estimator's training diverged (its loss_curve_ holds a "
-                "non-finite loss), so its weights are not usable. Fit it again, "
-                "with the input scaled or a lower learning_rate_init, before saving."
+                "This estimator's training diverged (its loss_curve_ or "
+                "validation_scores_ holds a non-finite loss), so its weights are "
+                "not usable. Fit it again, with the input scaled or a lower "
+                "learning_rate_init, before saving."
             )
         fitted = _fitted_attributes(estimator)
         tensors, groups = _tensors(estimator.net_)

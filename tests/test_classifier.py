@@ -264,6 +264,22 @@ def test_classifier_keyboard_interrupt_in_the_first_epoch(
     assert clf.predict(X).shape == y.shape
 
 
+def test_classifier_error_before_early_stopping_began_stays_visible(blobs, monkeypatch):
+    """Check that an error before early stopping's on_train_begin is not hidden
+    by the fitted attributes read after it."""
+    from skae._modules import EncoderClassifier
+    from skae._net import DivergenceCheck
+
+    def fail(self, net, **kwargs):
+        if isinstance(net.module_, EncoderClassifier):
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(DivergenceCheck, "on_train_begin", fail, raising=False)
+    X, y, _ = blobs
+    with pytest.raises(RuntimeError, match="disk full"):
+        _make_classifier(early_stopping=True).fit(X, y)
+
+
 def test_classifier_keyboard_interrupt_after_the_epoch_losses(blobs, monkeypatch):
     """Check that Ctrl-C right after an epoch's losses are recorded leaves the
     classifier with that epoch's accuracy and the best weights."""

@@ -432,6 +432,32 @@ def test_load_refuses_damaged_torch_weights(X_lowrank, tmp_path, monkeypatch):
         load(path)
 
 
+def test_load_accepts_optimizer_settings_an_older_torch_did_not_write(
+    X_lowrank, tmp_path
+):
+    """Check that settings missing from a stored optimizer group are allowed:
+    torch's Adam fills in their defaults."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    path = tmp_path / "model.skae"
+    save(estimator, path)
+
+    def drop_setting(data):
+        for group in data["optimizer_param_groups"]:
+            del group["decoupled_weight_decay"]
+        return data
+
+    _rewrite_member(path, "fitted.json", drop_setting)
+    assert_array_equal(load(path).transform(X_lowrank), estimator.transform(X_lowrank))
+
+
+def test_save_refuses_a_diverged_validation_loss(X_lowrank, tmp_path):
+    """Check that a non-finite validation loss on record stops save too."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS, early_stopping=True)
+    estimator.fit(X_lowrank).validation_scores_[-1] = -np.inf
+    with pytest.raises(ValueError, match="training diverged"):
+        save(estimator, tmp_path / "model.skae")
+
+
 def test_save_refuses_a_switched_early_stopping(X_lowrank, tmp_path):
     """Check that save refuses parameters that no longer describe the network."""
     estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
