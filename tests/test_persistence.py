@@ -33,15 +33,23 @@ FITTED_ATTRIBUTES = [
 ]
 
 
-def _rewrite_member(path, member, edit):
-    """Rewrite the JSON `member` of the zip file at `path` through `edit(data)`."""
+def _rewrite_member_bytes(path, member, edit):
+    """Rewrite the zip file at `path`, with `member`'s bytes through `edit`
+    (an `edit` returning None removes the member)."""
     with zipfile.ZipFile(path) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
-    data = json.loads(contents[member])
-    contents[member] = json.dumps(edit(data)).encode()
+    contents[member] = edit(contents[member])
     with zipfile.ZipFile(path, "w") as archive:
         for name, payload in contents.items():
-            archive.writestr(name, payload)
+            if payload is not None:
+                archive.writestr(name, payload)
+
+
+def _rewrite_member(path, member, edit):
+    """Rewrite the JSON `member` of the zip file at `path` through `edit(data)`."""
+    _rewrite_member_bytes(
+        path, member, lambda payload: json.dumps(edit(json.loads(payload))).encode()
+    )
 
 
 def _weights(estimator):
@@ -125,15 +133,10 @@ def test_load_refuses_pickled_code_in_weights(X_lowrank, tmp_path, monkeypatch):
     monkeypatch.setattr(_persistence, "_has_safetensors", lambda: False)
     path = tmp_path / "model.skae"
     save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
-    with zipfile.ZipFile(path) as archive:
-        contents = {name: archive.read(name) for name in archive.namelist()}
     buffer = io.BytesIO()
     # An object whose unpickling would call a function: weights_only refuses it.
     torch.save({"module.x": warnings.WarningMessage("", UserWarning, "", 0)}, buffer)
-    contents["weights.pt"] = buffer.getvalue()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, payload in contents.items():
-            archive.writestr(name, payload)
+    _rewrite_member_bytes(path, "weights.pt", lambda payload: buffer.getvalue())
     with pytest.raises(ValueError, match="holds more than tensors") as info:
         load(path)
     assert isinstance(info.value.__cause__, pickle.UnpicklingError)
@@ -252,16 +255,6 @@ def _add_member(path, member, payload):
             archive.writestr(member, payload)
 
 
-def _remove_member(path, member):
-    """Rewrite the zip file at `path` without `member`."""
-    with zipfile.ZipFile(path) as archive:
-        contents = {name: archive.read(name) for name in archive.namelist()}
-    del contents[member]
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, payload in contents.items():
-            archive.writestr(name, payload)
-
-
 def _set_param(name, value):
     """An edit of params.json that sets parameter `name` to `value`."""
     return lambda data: {**data, "params": {**data["params"], name: value}}
@@ -292,7 +285,7 @@ def _set_param(name, value):
             "Not a valid skae file: reading it raised AttributeError",
         ),
         (
-            lambda path: _remove_member(path, "history.json"),
+            lambda path: _rewrite_member_bytes(path, "history.json", lambda _: None),
             "Not a valid skae file: reading it raised KeyError",
         ),
         (
@@ -328,14 +321,12 @@ def _edit_tensors(path, edit):
     from safetensors.torch import load as load_tensors
     from safetensors.torch import save as save_tensors
 
-    with zipfile.ZipFile(path) as archive:
-        contents = {name: archive.read(name) for name in archive.namelist()}
-    tensors = load_tensors(contents["weights.safetensors"])
-    edit(tensors)
-    contents["weights.safetensors"] = save_tensors(tensors)
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, payload in contents.items():
-            archive.writestr(name, payload)
+    def edit_payload(payload):
+        tensors = load_tensors(payload)
+        edit(tensors)
+        return save_tensors(tensors)
+
+    _rewrite_member_bytes(path, "weights.safetensors", edit_payload)
 
 
 def _set_group(key, value):
@@ -410,16 +401,6 @@ def test_load_refuses_inconsistent_state(damage, message, X_lowrank, tmp_path):
     damage(path)
     with pytest.raises(ValueError, match=message):
         load(path)
-
-
-def _rewrite_member_bytes(path, member, edit):
-    """Rewrite the raw bytes of `member` of the zip file at `path`."""
-    with zipfile.ZipFile(path) as archive:
-        contents = {name: archive.read(name) for name in archive.namelist()}
-    contents[member] = edit(contents[member])
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, payload in contents.items():
-            archive.writestr(name, payload)
 
 
 def test_load_refuses_damaged_torch_weights(X_lowrank, tmp_path, monkeypatch):
