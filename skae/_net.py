@@ -319,8 +319,12 @@ class _EarlyStopping(EarlyStopping):
         """
         if self.load_best and self.best_model_weights_ is not None:
             last = net.history[-1] if net.history else {}
+            diverged = any(
+                not math.isfinite(last.get(key, 0.0))
+                for key in ("train_loss", "valid_loss")
+            )
             score = last.get(self.monitor, math.nan)
-            if score < self.best_score_:
+            if not diverged and score < self.best_score_:
                 # Training stopped after the epoch's losses, before this
                 # callback saw them: its weights, still the module's, are best.
                 self._score(score, last["epoch"])
@@ -331,10 +335,7 @@ class _EarlyStopping(EarlyStopping):
                     f"Restoring best model from epoch {self.best_epoch_}.",
                     verbose=net.verbose,
                 )
-            if any(
-                not math.isfinite(last.get(key, 0.0))
-                for key in ("train_loss", "valid_loss")
-            ):
+            if diverged:
                 del net.history[-1]
         self._state = self.best_model_weights_ = None
 

@@ -241,10 +241,11 @@ def _group_fits(group: Any, reference: dict) -> bool:
     """Whether a stored optimizer group has `reference`'s settings, up to the
     numeric hyper-parameters (a learning-rate schedule changes ``lr``).
 
-    A setting that an older torch did not write may be missing: torch's Adam
-    fills in its default when loading.
+    A flag that an older torch did not write may be missing: torch's Adam
+    fills in its default when loading (but not for the numbers).
     """
-    if not isinstance(group, dict) or "params" not in group:
+    required = {"params", "lr", "betas", "eps", "weight_decay"}
+    if not isinstance(group, dict) or not required <= group.keys():
         return False
     if not group.keys() <= reference.keys():
         return False

@@ -4,6 +4,7 @@
 
 import gc
 import io
+import math
 import pickle
 import subprocess
 import sys
@@ -617,6 +618,36 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_loss():
     assert len(net.history) == 8
     assert callback.best_epoch_ == 4
     assert net.module_.weight.item() == 4
+
+
+def test_early_stopping_never_keeps_an_epoch_that_diverged():
+    """Check that an epoch whose training loss diverged is not taken for the
+    best when training stopped before early stopping scored it, even if its
+    validation loss was the lowest: its weights are replaced and it is dropped."""
+    from types import SimpleNamespace
+
+    from skorch.history import History
+
+    from skae._net import early_stopping_callback
+
+    net = SimpleNamespace(history=History(), module_=torch.nn.Linear(1, 1), verbose=0)
+    callback = early_stopping_callback(
+        on_validation=True, patience=3, tol=0.05, verbose=0
+    ).initialize()
+    callback.on_train_begin(net)
+    for epoch, losses in enumerate([(1.0, 1.0), (0.9, 0.9), (math.inf, 0.5)], 1):
+        net.history.new_epoch()
+        net.history.record("epoch", epoch)
+        net.history.record("train_loss", losses[0])
+        net.history.record("valid_loss", losses[1])
+        with torch.no_grad():
+            net.module_.weight.fill_(epoch)
+        if epoch < 3:  # the divergence check raised before early stopping ran
+            callback.on_epoch_end(net)
+    callback.on_train_end(net)
+    assert callback.best_epoch_ == 2
+    assert net.module_.weight.item() == 2
+    assert len(net.history) == 2
 
 
 def _live_tensors():

@@ -370,6 +370,21 @@ def _set_group(key, value):
             lambda path: _rewrite_member(path, "fitted.json", _set_group("lr", "big")),
             "optimizer settings in this file differ",
         ),
+        # torch's Adam fills in missing flags, but not a missing learning rate.
+        (
+            lambda path: _rewrite_member(
+                path,
+                "fitted.json",
+                lambda data: {
+                    **data,
+                    "optimizer_param_groups": [
+                        {k: v for k, v in group.items() if k != "lr"}
+                        for group in data["optimizer_param_groups"]
+                    ],
+                },
+            ),
+            "optimizer settings in this file differ",
+        ),
         (
             lambda path: _rewrite_member(
                 path, "fitted.json", lambda data: {**data, "validation_scores_": [1.0]}
@@ -389,6 +404,7 @@ def _set_group(key, value):
         "missing-moment",
         "amsgrad",
         "lr-string",
+        "lr-missing",
         "early-stopping",
         "truncated-weights",
     ],
