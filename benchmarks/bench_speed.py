@@ -38,6 +38,7 @@ Usage::
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -58,8 +59,6 @@ from sklearn.neural_network import MLPRegressor
 
 import skae
 from skae import AutoencoderTransformer
-from skae._modules import Autoencoder
-from skae._net import FUSED_ADAM_DEVICES
 
 RESULTS = Path(__file__).parent / "results"
 COLD_RUNNER = (
@@ -165,18 +164,32 @@ def _synchronize(device):
         torch.cuda.synchronize()
 
 
+def skae_module(case, X_train, *, device, seed):
+    """A freshly initialised copy of the torch module skae trains for `case`.
+
+    It is taken from a fitted estimator's public ``module_``, so that the
+    reference loop trains exactly skae's network, and its weights are drawn
+    anew from torch's seeded RNG.
+    """
+    fitted = make_estimator(case, device=device, seed=seed)
+    fitted.set_params(max_iter=1).fit(X_train[:2].cpu().numpy())
+    module = copy.deepcopy(fitted.module_).train()
+    torch.manual_seed(seed)
+    for layer in module.modules():
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    return module
+
+
 def fit_torch(case, X_train, X_valid, *, device, seed, fused=True):
     """The reference: train skae's module with a hand-written torch loop.
 
     With `fused`, Adam is configured as skae configures it; without, torch's
     default is used.
     """
-    torch.manual_seed(seed)
-    n_features = X_train.shape[1]
-    module = Autoencoder(
-        n_features, case["n_components"], case["hidden_layer_sizes"], "relu"
-    ).to(device)
-    fused = fused and torch.device(device).type in FUSED_ADAM_DEVICES
+    module = skae_module(case, X_train, device=device, seed=seed)
+    # skae uses Adam's fused kernel where torch has one: on CPUs and GPUs.
+    fused = fused and torch.device(device).type in ("cpu", "cuda")
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, fused=fused)
     criterion = torch.nn.MSELoss()
     batch_size = case["batch_size"]
@@ -260,7 +273,7 @@ def score_transform(case, X, *, device, repeats):
     """
     X_new = transform_rows(X)
     estimator = make_estimator(case, device=device, seed=SEED).fit(X)
-    module = estimator.net_.module_.eval()
+    module = estimator.module_.eval()
     pca = PCA(case["n_components"], random_state=SEED).fit(X)
 
     def encode_torch():

@@ -204,53 +204,13 @@ class AutoencoderTransformer(_BaseAutoencoder):
     array(['autoencodertransformer0', 'autoencodertransformer1'], dtype=object)
     """
 
-    _allow_overcomplete = False
-
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        hidden_layer_sizes=(512, 256),
-        activation="gelu",
-        output_activation="identity",
-        init="pca",
-        loss="mse",
-        alpha=0.0,
-        batch_size=256,
-        learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        shuffle=True,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        warm_start=False,
-        callbacks=None,
-        accelerator=None,
-    ):
-        super().__init__(
-            n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            output_activation=output_activation,
-            init=init,
-            loss=loss,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            shuffle=shuffle,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            warm_start=warm_start,
-            callbacks=callbacks,
-            accelerator=accelerator,
-        )
+    def _check_params(self, n_features):
+        """Also refuse a code wider than the input, which could copy it."""
+        super()._check_params(n_features)
+        if self.n_components > n_features:
+            raise ValueError(
+                f"n_components={self.n_components} must be <= n_features="
+                f"{n_features} for AutoencoderTransformer: a code wider than the "
+                "input can learn to copy it. Lower n_components, or use "
+                "SparseAutoencoder or DenoisingAutoencoder for over-complete codes."
+            )

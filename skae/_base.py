@@ -1,60 +1,45 @@
-"""Shared base class of the skae autoencoders: parameters, fit, transform, score."""
+"""Shared base class of the skae autoencoders: validation, fit, transform, score."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import copy
+import inspect
 import math
-import warnings
 from functools import partial
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn import get_config
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-)
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import ProgressBar
 
 from skae._compat import HasMethods, Interval, StrOptions, _fit_context
-from skae._modules import ACTIVATIONS, Autoencoder
-from skae._net import (
-    AcceleratedAutoencoderNet,
-    AutoencoderNet,
-    DivergenceCheck,
-    RowDataset,
-    early_stopping_callback,
-    net_options,
-    plain_module,
-    stopped_early,
-    validation_split,
-)
-from skae._utils import (
-    PREDICT_BATCH_VALUES,
+from skae._engine.callbacks import plain_module
+from skae._engine.data import (
     RELEASE_BYTES,
-    broadcast_from_main,
     iter_chunks,
-    make_seed,
     memmap_behind,
-    predict_in_batches,
     release_pages,
-    resolve_device,
     rows_to_tensor,
-    seeded,
     shared_memmap,
     training_data,
 )
-
-FLOAT_DTYPES = [np.float64, np.float32]
+from skae._engine.runtime import broadcast_from_main
+from skae._estimator import FLOAT_DTYPES, _BaseNeuralEstimator, check_layer_sizes
+from skae._modules.mlp import ACTIVATIONS, MLPAutoencoder
 
 # init="pca" computes PCA on at most this many randomly chosen rows: enough
 # for the leading components, and cheap next to one epoch of training.
 PCA_INIT_ROWS = 10_000
+
+# Larger values overflow float32 in the PCA start or the first losses (their
+# squares, summed over a batch, pass float32's maximum of about 3e38).
+MAX_ABS_VALUE = 1e15
+
+# Reconstruction losses by name: ``loss(X_reconstructed, X)``, batch means.
+RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 
 
 def _scan_memmap(X, mapped):
@@ -68,18 +53,54 @@ def _scan_memmap(X, mapped):
     return low, high
 
 
+def extends_base_parameters(init):
+    """Give a kind's ``__init__`` the signature of all its parameters.
+
+    A kind writes ``__init__(self, n_components=2, *, <its own>, **shared)``
+    and passes ``shared`` on to :class:`_BaseAutoencoder`. The signature that
+    scikit-learn reads (``get_params``, ``clone``, the repr) and that
+    ``help()`` shows becomes the kind's parameters followed by the base's, so
+    that the shared parameters and their defaults are written once, in
+    ``_BaseAutoencoder.__init__``. Passing an unknown name still raises
+    ``TypeError``, from the base.
+    """
+    own = inspect.signature(init).parameters
+    base = inspect.signature(_BaseAutoencoder.__init__).parameters
+    parameters = [p for p in own.values() if p.kind != p.VAR_KEYWORD]
+    parameters += [p for name, p in base.items() if name not in own]
+    init.__signature__ = inspect.Signature(parameters)
+    return init
+
+
 class _BaseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseNeuralEstimator
 ):
     """Base class for the skae autoencoders.
 
     Warning: This class should not be used directly. Use the derived classes
-    instead. It owns validation, training through a private skorch net,
-    inference and scoring; a kind changes behaviour through the private hooks
-    ``_corrupt``, ``_penalty`` and ``_code_activation`` only.
+    instead. It owns validation, training, inference and scoring, and the
+    parameters every kind shares (with their defaults, written once here). A
+    kind is a torch module plus a loss: it overrides some of these seams and
+    nothing else.
+
+    - ``_build_module(n_features)``: the torch module. Its ``forward(X)``
+      returns what ``_loss`` takes (here ``(X_reconstructed, Z)``); it has
+      ``encode(X)`` and ``decode(Z)`` (what `transform` and
+      `inverse_transform` apply), and ``init_linear(components, mean,
+      scores)`` for ``init="pca"``.
+    - ``_loss(output, X, *, training)``: the loss of a batch; by default the
+      reconstruction loss plus, while training, ``_penalty(Z)``.
+    - ``_penalty(Z)``: a term added to the training loss from the codes.
+    - ``_corrupt(X)``: the training input made from a clean batch.
+    - ``_code_activation()``: the name of the activation of the codes.
+    - ``_check_params(n_features)``: checks of the kind's own parameters,
+      run before any training.
+    - ``_network_params``: the parameters its network is built from, which a
+      warm-started fit refuses to see changed.
     """
 
     _parameter_constraints: dict = {
+        **_BaseNeuralEstimator._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [
             "array-like",
@@ -88,27 +109,20 @@ class _BaseAutoencoder(
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"identity", "sigmoid"})],
         "init": [StrOptions({"pca", "random"})],
-        "loss": [StrOptions({"mse", "bce"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "device": [str],
-        "verbose": ["verbose"],
+        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
         "warm_start": ["boolean"],
         "callbacks": [list, None],
         "accelerator": [HasMethods(["prepare", "backward", "unwrap_model"]), None],
     }
 
-    # Whether codes wider than the input make sense for this kind. A plain
-    # autoencoder with n_components >= n_features can learn the identity.
-    _allow_overcomplete = True
+    _network_params = (
+        *_BaseNeuralEstimator._network_params,
+        "n_components",
+        "hidden_layer_sizes",
+        "activation",
+        "output_activation",
+        "init",
+    )
 
     def __init__(
         self,
@@ -240,10 +254,11 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         X = check_array(X, dtype=FLOAT_DTYPES)
-        if X.shape[1] != self.n_components:
+        if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but inverse_transform expects "
-                f"{self.n_components} (n_components): pass the output of transform."
+                f"{self.n_components_} (n_components_): pass the output of "
+                "transform."
             )
         return self._predict(self._decode, X)
 
@@ -291,80 +306,101 @@ class _BaseAutoencoder(
     @property
     def encoder_(self):
         """The fitted encoder (a :class:`torch.nn.Module`)."""
-        return self.net_.module_.encoder
+        return self.module_.encoder
 
     @property
     def decoder_(self):
         """The fitted decoder (a :class:`torch.nn.Module`)."""
-        return self.net_.module_.decoder
+        return self.module_.decoder
 
     @property
     def _n_features_out(self):
         """Number of codes, for :meth:`get_feature_names_out`."""
-        return self.n_components
+        return self.n_components_
+
+    def _build_module(self, n_features):
+        """Seam: the torch module for data of `n_features` (an MLP pair here)."""
+        return MLPAutoencoder(
+            n_features,
+            self.n_components,
+            hidden_layer_sizes=check_layer_sizes(
+                self.hidden_layer_sizes, "hidden_layer_sizes"
+            ),
+            activation=self.activation,
+            code_activation=self._code_activation(),
+            output_activation=self.output_activation,
+            linear_residual=self.init == "pca",
+        )
+
+    def _loss(self, output, X, *, training):
+        """Seam: the loss of a batch, from the module's output and the clean `X`."""
+        X_reconstructed, Z = output
+        loss = RECONSTRUCTION_LOSSES[self.loss](X_reconstructed, X)
+        if training:
+            penalty = self._penalty(Z)
+            if penalty is not None:
+                loss = loss + penalty
+        return loss
 
     def _corrupt(self, X):
-        """Return the training input fed to the encoder; the target stays `X`."""
+        """Seam: the training input fed to the encoder; the target stays `X`."""
         return X
 
     def _penalty(self, Z):
-        """Return a term added to the training loss from the codes, or None."""
+        """Seam: a term added to the training loss from the codes, or None."""
         return None
 
     def _code_activation(self):
-        """Return the name of the activation applied to the codes."""
+        """Seam: the name of the activation applied to the codes."""
         return "identity"
+
+    def _check_params(self, n_features):
+        """Seam: refuse parameter combinations that cannot be trained.
+
+        Runs before any training, on every call to `fit` and `partial_fit`.
+        A kind with parameters of its own extends it.
+        """
+        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        if self.loss == "bce" and self.output_activation != "sigmoid":
+            raise ValueError(
+                "loss='bce' compares probabilities, so it needs "
+                "output_activation='sigmoid'."
+            )
+
+    def _unit_range_needed(self):
+        """Seam: the reason the data must lie in [0, 1] (e.g. a loss), or None."""
+        return "loss='bce'" if self.loss == "bce" else None
 
     def _fit(self, X, *, epochs, first_call):
         """Validate, (re)build the net if needed and train for `epochs`."""
-        if not first_call and self.early_stopping != bool(self.net_.train_split):
-            raise ValueError(
-                f"early_stopping={self.early_stopping} differs from the fit that "
-                "built the network, and warm_start and partial_fit continue that "
-                "training. Fit with warm_start=False to change it."
-            )
-        X = self._validate_input(X, reset=first_call, fitting=True)
-        if first_call:
-            self._check_n_components(X.shape[1])
-            # Data-parallel processes must shuffle alike: the main one's seed.
-            self._seed = broadcast_from_main(
-                make_seed(self.random_state), self.accelerator
-            )
-            device = (
-                resolve_device(self.device)
-                if self.accelerator is None
-                else self.accelerator.device
-            )
-            self.net_ = self._make_net(X.shape[1], device)
-        device = self._net_device()
-        n_before = len(self.net_.history) if self.net_.initialized_ else 0
-        X_train = training_data(X, device)
-        with seeded(self._seed + n_before, device):
-            if not self.net_.initialized_:
-                self.net_.initialize()
-                if self.init == "pca":
-                    self._init_from_pca(X_train)
-            try:
-                self.net_.partial_fit(X_train, epochs=epochs)
-            finally:
-                # After an error too: the net ended training, as on Ctrl-C.
-                self._set_fitted_attributes()
-        self.reconstruction_error_ = -float(
-            np.mean(self._predict(self._negative_errors, X))
-        )
-        n_run = self.n_iter_ - n_before
-        if epochs > 1 and n_run == epochs and not stopped_early(self.net_):
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet. Increase max_iter for a "
-                "lower reconstruction error.",
-                ConvergenceWarning,
-                stacklevel=4,
+        with self._unchanged_on_error():
+            if not first_call:
+                self._check_network_unchanged()
+            X = self._validate_input(X, reset=first_call, fitting=True)
+            self._check_params(X.shape[1])
+            if first_call:
+                self.n_components_ = self.n_components
+                self.net_ = self._new_net(X.shape[1], self._start())
+            self._train(training_data(X, self._net_device()), epochs=epochs)
+            self.reconstruction_error_ = -float(
+                np.mean(self._predict(self._negative_errors, X))
             )
         return self
 
-    def _init_from_pca(self, X):
-        """Start the network from PCA of (a sample of) `X`: see `init`."""
+    def _new_net(self, n_features, device):
+        """The uninitialised net of a new network for data of `n_features`."""
+        return self._make_net(
+            partial(self._build_module, n_features),
+            loss=self._loss,
+            corrupt=self._corrupt,
+            n_features=n_features,
+            device=device,
+        )
+
+    def _init_module(self, X):
+        """Start the network from PCA of (a sample of) `X` when ``init="pca"``."""
+        if self.init != "pca":
+            return
         module, device = plain_module(self.net_), self._net_device()
         n_samples = X.shape[0]
         rows = np.arange(n_samples)
@@ -379,12 +415,7 @@ class _BaseAutoencoder(
         components = centered.new_zeros((self.n_components, X.shape[1]))
         n_found = min(self.n_components, Vt.shape[0])
         components[:n_found] = Vt[:n_found]
-        shift = centered.new_zeros(self.n_components)
-        if self._code_activation() == "relu":
-            # A ReLU code would clip half of each centred PCA score: shift the
-            # scores so that they start non-negative on the sample.
-            shift = -(centered @ components.T).amin(dim=0)
-        module.init_linear(components, mean, shift)
+        module.init_linear(components, mean, centered @ components.T)
         accelerator = getattr(self.net_, "accelerator", None)
         if accelerator is not None and accelerator.num_processes > 1:
             # Wrapping already synchronised the processes' weights; the PCA
@@ -398,26 +429,27 @@ class _BaseAutoencoder(
 
         A shared memmap keeps its numeric dtype and is scanned chunk by chunk,
         so that validating a file larger than memory never holds all of it.
-        When `fitting`, the range of the values seen so far is recorded in
-        ``_data_range`` (a denoising autoencoder clips its noise to it).
+        When `fitting`, values too large to train on in float32 are refused.
         """
         checked = None if reset else self._check_plain_array(X, fitting=fitting)
         if checked is not None:
             X, low, high = checked
         else:
             X, low, high = self._validate_any_input(X, reset=reset, fitting=fitting)
-        if self.loss == "bce" and (low < 0 or high > 1):
+        unit_range = self._unit_range_needed()
+        if unit_range and (low < 0 or high > 1):
             raise ValueError(
-                f"loss='bce' needs data in [0, 1], but X has values in "
-                f"[{low:.3g}, {high:.3g}]. Scale it with MinMaxScaler or use "
-                "loss='mse'."
+                f"{unit_range} needs data in [0, 1], but X has values in "
+                f"[{low:.3g}, {high:.3g}]. Scale it with MinMaxScaler, or use "
+                "a loss for unbounded data."
             )
-        if fitting:
-            low, high = float(low), float(high)
-            if not reset:
-                low = min(low, self._data_range[0])
-                high = max(high, self._data_range[1])
-            self._data_range = (low, high)
+        if fitting and max(-low, high) > MAX_ABS_VALUE:
+            raise ValueError(
+                f"X has values as large as {max(-low, high):.3g} in magnitude, "
+                f"beyond the {MAX_ABS_VALUE:.0e} that training in float32 "
+                "handles without overflow. Scale the data first, e.g. with "
+                "StandardScaler or MinMaxScaler in a Pipeline."
+            )
         return X
 
     def _check_plain_array(self, X, *, fitting):
@@ -446,7 +478,7 @@ class _BaseAutoencoder(
             return None
         values = torch.from_numpy(X)
         low = high = None
-        if self.loss == "bce" or fitting:
+        if fitting or self._unit_range_needed():
             low, high = (float(bound) for bound in torch.aminmax(values))
             finite = math.isfinite(low) and math.isfinite(high)
         else:
@@ -477,132 +509,24 @@ class _BaseAutoencoder(
             ) from exc
         if mapped is not None:
             low, high = _scan_memmap(X, mapped)
-        elif self.loss == "bce" or fitting:
+        elif fitting or self._unit_range_needed():
             low, high = X.min(), X.max()
         return X, low, high
-
-    def _check_n_components(self, n_features):
-        """Refuse parameter combinations that cannot be trained well."""
-        if not self._allow_overcomplete and self.n_components > n_features:
-            raise ValueError(
-                f"n_components={self.n_components} must be <= n_features="
-                f"{n_features} for {type(self).__name__}: a code wider than the input "
-                "can learn to copy it. Lower n_components, or use SparseAutoencoder "
-                "or DenoisingAutoencoder for over-complete codes."
-            )
-        if self.loss == "bce" and self.output_activation != "sigmoid":
-            raise ValueError(
-                "loss='bce' compares probabilities, so it needs "
-                "output_activation='sigmoid'."
-            )
-
-    def _make_net(self, n_features, device):
-        """Build the (uninitialised) skorch net for data of `n_features`."""
-        hidden = self.hidden_layer_sizes
-        hidden = (hidden,) if isinstance(hidden, Integral) else tuple(hidden)
-        if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers; got {hidden!r}."
-            )
-        callbacks = [("divergence_check", DivergenceCheck())]
-        early_stopping = early_stopping_callback(
-            on_validation=self.early_stopping,
-            patience=self.n_iter_no_change,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
-        callbacks.append(("early_stopping", early_stopping))
-        if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
-        # Deep copies: skorch initialises callbacks in place, and fit must not
-        # change the objects the user passed as parameters.
-        callbacks += copy.deepcopy(self.callbacks or [])
-        train_split = None
-        if self.early_stopping:
-            train_split = partial(
-                validation_split, fraction=self.validation_fraction, seed=self._seed
-            )
-        criterion = torch.nn.MSELoss if self.loss == "mse" else torch.nn.BCELoss
-        net_class = AutoencoderNet
-        if self.accelerator is not None:
-            net_class = AcceleratedAutoencoderNet
-        return net_class(
-            module=Autoencoder,
-            module__n_features=n_features,
-            module__n_components=self.n_components,
-            module__hidden_layer_sizes=hidden,
-            module__activation=self.activation,
-            module__code_activation=self._code_activation(),
-            module__output_activation=self.output_activation,
-            module__linear_residual=self.init == "pca",
-            criterion=criterion,
-            optimizer__weight_decay=self.alpha,
-            lr=self.learning_rate_init,
-            max_epochs=self.max_iter,
-            batch_size=self.batch_size,
-            dataset=RowDataset,
-            # No gradients in validation: inference-sized batches give the same
-            # (size-weighted) loss with less per-batch overhead.
-            iterator_valid__batch_size=max(
-                self.batch_size, PREDICT_BATCH_VALUES // n_features
-            ),
-            train_split=train_split,
-            callbacks=callbacks,
-            warm_start=True,
-            corrupt=self._corrupt,
-            penalty=self._penalty,
-            **net_options(
-                device,
-                shuffle=self.shuffle,
-                verbose=self.verbose,
-                accelerator=self.accelerator,
-            ),
-        )
-
-    def _set_fitted_attributes(self):
-        """Read the training history into scikit-learn style attributes."""
-        # Empty if Ctrl-C interrupted the first epoch.
-        history = self.net_.history
-        self.n_iter_ = len(history)
-        self.loss_curve_ = [float(row["train_loss"]) for row in history]
-        if self.early_stopping:
-            self.validation_scores_ = [-float(row["valid_loss"]) for row in history]
-            self.best_validation_score_ = max(self.validation_scores_, default=None)
-            best = self.best_validation_score_
-            self.best_loss_ = None if best is None else -best
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_, default=None)
-        self.net_.module_.eval()
-
-    def _predict(self, function, X):
-        """Apply `function(module, X_batch)` to `X` in inference mode."""
-        module = self.net_.module_
-        device = next(module.parameters()).device
-        return predict_in_batches(module, function, X, device)
-
-    def _net_device(self):
-        """The device the network trains on."""
-        accelerator = getattr(self.net_, "accelerator", None)
-        if accelerator is not None:
-            return accelerator.device
-        return torch.device(self.net_.device)
 
     @staticmethod
     def _encode(module, X):
         """Codes of a batch."""
-        return module.encoder(X)
+        return module.encode(X)
 
     @staticmethod
     def _decode(module, Z):
         """Reconstructions of a batch of codes."""
-        return module.decoder(Z)
+        return module.decode(Z)
 
     @staticmethod
     def _negative_errors(module, X):
         """Per-row negative mean squared reconstruction error of a batch."""
-        X_reconstructed, _ = module(X)
+        X_reconstructed = module.decode(module.encode(X))
         # In place: one batch-sized temporary instead of three.
         return X_reconstructed.sub_(X).square_().mean(dim=1).neg_()
 

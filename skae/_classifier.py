@@ -3,40 +3,25 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
-import warnings
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 
-from skae._base import FLOAT_DTYPES
 from skae._compat import Interval, StrOptions, _fit_context
 from skae._denoising import DenoisingAutoencoder
-from skae._modules import ACTIVATIONS, EncoderClassifier
-from skae._net import (
-    DivergenceCheck,
-    Net,
-    RowDataset,
-    early_stopping_callback,
-    net_options,
-    stopped_early,
-    validation_split,
-)
-from skae._utils import (
-    make_seed,
-    predict_in_batches,
-    resolve_device,
-    seeded,
-    training_data,
-)
+from skae._engine.data import RowDataset, training_data
+from skae._engine.runtime import seeded
+from skae._estimator import FLOAT_DTYPES, _BaseNeuralEstimator, check_layer_sizes
+from skae._modules.mlp import ACTIVATIONS, EncoderClassifier
 
 
 def _unlabeled_mask(y, unlabeled_label):
@@ -52,6 +37,26 @@ def _unlabeled_mask(y, unlabeled_label):
     ):
         return np.zeros(y.shape[0], dtype=bool)
     return np.asarray(y == unlabeled_label, dtype=bool)
+
+
+def _n_codes(autoencoder):
+    """The code size of a fitted autoencoder (skae's or another library's)."""
+    return getattr(autoencoder, "n_components_", autoencoder.n_components)
+
+
+def _cross_entropy(logits, y, *, training):
+    """The classifier's loss: the cross-entropy of the logits."""
+    return F.cross_entropy(logits, y)
+
+
+def _logits(module, X):
+    """The class scores of a batch."""
+    return module(X)
+
+
+def _apply_to_logits(function, module, X):
+    """`function` (a softmax) of the class scores of a batch."""
+    return function(module(X), dim=1)
 
 
 class _ValidAccuracy(Callback):
@@ -74,7 +79,7 @@ class _ValidAccuracy(Callback):
             net.history.record("valid_acc", self.n_correct_ / self.n_seen_)
 
 
-class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
+class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
     """Classifier on an autoencoder pretrained with unlabeled data.
 
     `fit` first trains an autoencoder on all the rows of `X`, labeled or not,
@@ -296,6 +301,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **_BaseNeuralEstimator._parameter_constraints,
         "autoencoder": [BaseEstimator, None],
         "unlabeled_label": [Integral, str, None],
         "head_hidden_layer_sizes": [
@@ -305,18 +311,6 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "freeze_encoder": ["boolean"],
         "encoder_learning_rate_ratio": [Interval(Real, 0, None, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "device": [str],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -379,36 +373,31 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(
-            self, X, y, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES
-        )
-        unlabeled = _unlabeled_mask(y, self.unlabeled_label)
-        labeled = np.flatnonzero(~unlabeled)
-        y_encoded = self._encode_labels(y[labeled], has_unlabeled=unlabeled.any())
-        hidden = self._check_head_hidden_layer_sizes()
-        seed = make_seed(self.random_state)
-        device = resolve_device(self.device)
-
-        self.autoencoder_ = self._pretrain(X, seed)
-        self.net_ = self._make_net(hidden, device, seed)
-        y_full = np.zeros(X.shape[0], dtype=np.int64)
-        y_full[labeled] = y_encoded
-        dataset = RowDataset(training_data(X, device), y_full, indices=labeled)
-        with seeded(seed + 1, device):
-            self.net_.initialize()
-            try:
-                self.net_.partial_fit(dataset)
-            finally:
-                # After an error too: the net ended training, as on Ctrl-C.
-                self._set_fitted_attributes()
-        if self.n_iter_ == self.max_iter and not stopped_early(self.net_):
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet. Increase max_iter or "
-                "set early_stopping=True.",
-                ConvergenceWarning,
-                stacklevel=3,
+        with self._unchanged_on_error():
+            X, y = validate_data(
+                self, X, y, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES
             )
+            unlabeled = _unlabeled_mask(y, self.unlabeled_label)
+            labeled = np.flatnonzero(~unlabeled)
+            y_encoded = self._encode_labels(y[labeled], has_unlabeled=unlabeled.any())
+            hidden = check_layer_sizes(
+                self.head_hidden_layer_sizes, "head_hidden_layer_sizes"
+            )
+            device = self._start()
+            callbacks = [("valid_acc", _ValidAccuracy())] if self.early_stopping else []
+            self.autoencoder_ = self._pretrain(X, self._seed)
+            self.net_ = self._make_net(
+                self._build_module(hidden, device),
+                loss=_cross_entropy,
+                n_features=X.shape[1],
+                device=device,
+                callbacks=callbacks,
+                **self._optimizer_groups(),
+            )
+            y_full = np.zeros(X.shape[0], dtype=np.int64)
+            y_full[labeled] = y_encoded
+            dataset = RowDataset(training_data(X, device), y_full, indices=labeled)
+            self._train(dataset, epochs=self.max_iter)
         return self
 
     def predict(self, X):
@@ -425,7 +414,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
             Predicted labels, from `classes_`.
         """
         X = self._validate_fitted_input(X)
-        logits = self._predict(lambda logits: logits, X)
+        logits = self._predict(_logits, X)
         return self.classes_[np.argmax(logits, axis=1)]
 
     def predict_proba(self, X):
@@ -443,7 +432,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
             of `classes_` and the dtype of `X`.
         """
         X = self._validate_fitted_input(X)
-        return self._predict(partial(torch.softmax, dim=1), X)
+        return self._predict(partial(_apply_to_logits, torch.softmax), X)
 
     def predict_log_proba(self, X):
         """Return the log-probability of each class for each sample.
@@ -460,7 +449,7 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
             of `classes_` and the dtype of `X`.
         """
         X = self._validate_fitted_input(X)
-        return self._predict(partial(torch.log_softmax, dim=1), X)
+        return self._predict(partial(_apply_to_logits, torch.log_softmax), X)
 
     @property
     def encoder_(self):
@@ -491,16 +480,6 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = encoder.classes_
         return encoder.transform(y).astype(np.int64)
 
-    def _check_head_hidden_layer_sizes(self):
-        """Return `head_hidden_layer_sizes` as a tuple of positive ints."""
-        hidden = self.head_hidden_layer_sizes
-        hidden = (hidden,) if isinstance(hidden, Integral) else tuple(hidden)
-        if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
-            raise ValueError(
-                f"head_hidden_layer_sizes must be positive integers; got {hidden!r}."
-            )
-        return hidden
-
     def _pretrain(self, X, seed):
         """Return the fitted autoencoder: a fitted clone, or the frozen one."""
         if isinstance(self.autoencoder, FrozenEstimator):
@@ -526,90 +505,36 @@ class AutoencoderClassifier(ClassifierMixin, BaseEstimator):
             )
         return autoencoder
 
-    def _make_net(self, hidden, device, seed):
-        """Build the skorch net around a copy of the pretrained encoder."""
+    def _build_module(self, hidden, device):
+        """A copy of the pretrained encoder followed by a freshly drawn head."""
         encoder = copy.deepcopy(self.autoencoder_.encoder_).float()
-        optimizer_groups = {}
-        if self.freeze_encoder:
-            # No gradient means Adam skips these weights, weight decay included.
-            encoder.requires_grad_(False)
-        else:
-            encoder.requires_grad_(True)
-            encoder_lr = self.learning_rate_init * self.encoder_learning_rate_ratio
-            optimizer_groups["optimizer__param_groups"] = [
-                ("encoder.*", {"lr": encoder_lr})
-            ]
-        with seeded(seed + 1, device):
-            module = EncoderClassifier(
+        # No gradient means Adam skips these weights, weight decay included.
+        encoder.requires_grad_(not self.freeze_encoder)
+        with seeded(self._seed + 1, device):
+            return EncoderClassifier(
                 encoder,
-                n_components=self.autoencoder_.n_components,
+                n_components=_n_codes(self.autoencoder_),
                 n_classes=len(self.classes_),
                 hidden_layer_sizes=hidden,
                 activation=self.activation,
             )
-        callbacks = [("divergence_check", DivergenceCheck())]
-        train_split = None
-        if self.early_stopping:
-            callbacks.append(("valid_acc", _ValidAccuracy()))
-            train_split = partial(
-                validation_split, fraction=self.validation_fraction, seed=seed
-            )
-        early_stopping = early_stopping_callback(
-            on_validation=self.early_stopping,
-            patience=self.n_iter_no_change,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
-        callbacks.append(("early_stopping", early_stopping))
-        return Net(
-            module=module,
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer__weight_decay=self.alpha,
-            **optimizer_groups,
-            lr=self.learning_rate_init,
-            max_epochs=self.max_iter,
-            batch_size=self.batch_size,
-            train_split=train_split,
-            callbacks=callbacks,
-            **net_options(device, shuffle=self.shuffle, verbose=self.verbose),
-        )
 
-    def _set_fitted_attributes(self):
-        """Read the training history into scikit-learn style attributes."""
-        # Empty if Ctrl-C interrupted the first epoch.
-        history = self.net_.history
-        self.n_iter_ = len(history)
-        self.loss_curve_ = [float(row["train_loss"]) for row in history]
-        if self.early_stopping:
-            self.validation_scores_ = [float(row["valid_acc"]) for row in history]
-            self.best_validation_score_ = self.best_loss_ = None
-            # None if training stopped before early stopping began.
-            early_stopping = dict(self.net_.callbacks_)["early_stopping"]
-            best_epoch = getattr(early_stopping, "best_epoch_", None)
-            for row in history:
-                if row["epoch"] == best_epoch:
-                    self.best_validation_score_ = float(row["valid_acc"])
-                    self.best_loss_ = float(row["valid_loss"])
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_, default=None)
-        self.net_.module_.eval()
+    def _optimizer_groups(self):
+        """The fine-tuned encoder's learning rate, as a skorch parameter group."""
+        if self.freeze_encoder:
+            return {}
+        encoder_lr = self.learning_rate_init * self.encoder_learning_rate_ratio
+        return {"optimizer__param_groups": [("encoder.*", {"lr": encoder_lr})]}
+
+    def _validation_score(self, row):
+        """The validation accuracy of an epoch."""
+        return float(row["valid_acc"])
 
     def _validate_fitted_input(self, X):
         """Check that the model is fitted and `X` has its features."""
         check_is_fitted(self)
         return validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=FLOAT_DTYPES, reset=False
-        )
-
-    def _predict(self, function, X):
-        """Apply `function` to the logits of `X`, batch by batch."""
-        return predict_in_batches(
-            self.net_.module_,
-            lambda module, X_batch: function(module(X_batch)),
-            X,
-            torch.device(self.net_.device),
         )
 
     def __sklearn_tags__(self):

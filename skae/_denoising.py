@@ -6,7 +6,7 @@ from numbers import Real
 
 import torch
 
-from skae._base import _BaseAutoencoder
+from skae._base import _BaseAutoencoder, extends_base_parameters
 from skae._compat import Interval, StrOptions
 
 
@@ -63,7 +63,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         values for masking and salt and pepper (then at most 1).
 
     clip : bool, default=True
-        Whether to clip the corrupted input to the range of the training data
+        Whether to clip the corrupted input to the range of the clean batch
         (its minimum and maximum over all features), so that noisy images stay
         valid images, as noisy data usually is. On Fashion-MNIST with clipped
         test noise this raised the PSNR gain over PCA from about 1 to about
@@ -259,6 +259,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         "clip": ["boolean"],
     }
 
+    @extends_base_parameters
     def __init__(
         self,
         n_components=2,
@@ -266,62 +267,26 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         noise="gaussian",
         noise_level=0.2,
         clip=True,
-        hidden_layer_sizes=(512, 256),
-        activation="gelu",
-        output_activation="identity",
-        init="pca",
-        loss="mse",
-        alpha=0.0,
-        batch_size=256,
-        learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        shuffle=True,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        warm_start=False,
-        callbacks=None,
-        accelerator=None,
+        **shared,
     ):
-        super().__init__(
-            n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            output_activation=output_activation,
-            init=init,
-            loss=loss,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            shuffle=shuffle,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            warm_start=warm_start,
-            callbacks=callbacks,
-            accelerator=accelerator,
-        )
+        super().__init__(n_components, **shared)
         self.noise = noise
         self.noise_level = noise_level
         self.clip = clip
 
-    def _corrupt(self, X):
-        """Return a corrupted copy of the training batch `X`."""
+    def _check_params(self, n_features):
+        """Also refuse a fraction of corrupted values above 1."""
+        super()._check_params(n_features)
         if self.noise != "gaussian" and self.noise_level > 1:
             raise ValueError(
                 f"noise_level={self.noise_level} is a fraction of values for "
                 f"noise={self.noise!r}, so it must be in [0, 1]."
             )
+
+    def _corrupt(self, X):
+        """Return a corrupted copy of the training batch `X`."""
         X_noisy = _CORRUPTIONS[self.noise](X, self.noise_level)
         if self.clip:
-            X_noisy = X_noisy.clamp_(*self._data_range)
+            # The clean batch's range: tensors, so the host never waits.
+            X_noisy = X_noisy.clamp_(X.min(), X.max())
         return X_noisy

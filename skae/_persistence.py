@@ -20,20 +20,15 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
-from skae._autoencoder import AutoencoderTransformer
 from skae._base import _BaseAutoencoder
-from skae._denoising import DenoisingAutoencoder
-from skae._sparse import SparseAutoencoder
-from skae._utils import resolve_device
+from skae._engine.runtime import resolve_device
+from skae._registry import AUTOENCODERS
 
 __all__ = ["load", "save"]
 
 # Only these classes are ever built by `load`: the class name in a file is a
 # key into this dict, never a name to import.
-_CLASSES = {
-    cls.__name__: cls
-    for cls in (AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder)
-}
+_CLASSES = {cls.__name__: cls for cls in AUTOENCODERS}
 
 FORMAT = "skae"
 FORMAT_VERSION = 1
@@ -45,7 +40,7 @@ SAFETENSORS_FILE = "weights.safetensors"
 TORCH_FILE = "weights.pt"
 
 # Private attributes needed to continue training exactly where it stopped.
-_PRIVATE_ATTRIBUTES = ("_seed", "_data_range")
+_PRIVATE_ATTRIBUTES = ("_seed",)
 
 # What a damaged or hand-made file makes the reading code raise; `load` turns
 # these into a ValueError that names the file as the problem.
@@ -277,7 +272,8 @@ def _check_optimizer_groups(stored: Any, fresh: list[dict]) -> None:
 
 def _restore_net(estimator, fitted, tensors, groups, history, device):
     """Rebuild the fitted net of `estimator` and load its state into it."""
-    estimator.net_ = estimator._make_net(fitted["n_features_in_"], device)
+    estimator._record_network_params()
+    estimator.net_ = estimator._new_net(fitted["n_features_in_"], device)
     net = estimator.net_
     # Shapes first, on the meta device: a file could otherwise make the net
     # allocate a network of any size before its weights were found not to fit.
@@ -399,11 +395,12 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
     except NotFittedError:
         fitted = None
     else:
-        if estimator.early_stopping != bool(estimator.net_.train_split):
+        changed = estimator._changed_network_params()
+        if changed:
             raise ValueError(
-                "early_stopping was switched after this estimator was fitted, so "
-                "its parameters no longer describe its network. Switch it back, "
-                "or fit again, before saving."
+                f"Changed since this estimator was fitted: {changed}, so its "
+                "parameters no longer describe its network and the file would "
+                "load as another model. Set them back, or fit again, before saving."
             )
         losses = estimator.loss_curve_ + (estimator.validation_scores_ or [])
         if not all(math.isfinite(loss) for loss in losses):

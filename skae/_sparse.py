@@ -6,7 +6,7 @@ from numbers import Real
 
 import torch
 
-from skae._base import _BaseAutoencoder
+from skae._base import _BaseAutoencoder, extends_base_parameters
 from skae._compat import Interval, StrOptions
 
 # Keeps log() finite when a unit's mean activation saturates at 0 or 1.
@@ -244,6 +244,10 @@ class SparseAutoencoder(_BaseAutoencoder):
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
     }
 
+    # The code's activation follows the penalty.
+    _network_params = (*_BaseAutoencoder._network_params, "sparsity")
+
+    @extends_base_parameters
     def __init__(
         self,
         n_components=2,
@@ -251,50 +255,9 @@ class SparseAutoencoder(_BaseAutoencoder):
         sparsity="l1",
         sparsity_weight=1e-2,
         sparsity_target=0.05,
-        hidden_layer_sizes=(512, 256),
-        activation="gelu",
-        output_activation="identity",
-        init="pca",
-        loss="mse",
-        alpha=0.0,
-        batch_size=256,
-        learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        shuffle=True,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        warm_start=False,
-        callbacks=None,
-        accelerator=None,
+        **shared,
     ):
-        super().__init__(
-            n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            output_activation=output_activation,
-            init=init,
-            loss=loss,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate_init=learning_rate_init,
-            max_iter=max_iter,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            shuffle=shuffle,
-            random_state=random_state,
-            device=device,
-            verbose=verbose,
-            warm_start=warm_start,
-            callbacks=callbacks,
-            accelerator=accelerator,
-        )
+        super().__init__(n_components, **shared)
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae._registry import AUTOENCODERS
 
-ESTIMATORS = [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder]
+ESTIMATORS = list(AUTOENCODERS)
 
 # The suite's networks are tiny, so a second OpenMP thread only adds spinning;
 # on a busy 2-core machine it made the suite twenty times slower (14 min vs 36 s).

@@ -10,15 +10,14 @@ import pytest
 from sklearn.utils._testing import assert_docstring_consistency
 
 import skae
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae import DenoisingAutoencoder, SparseAutoencoder
+from skae._registry import AUTOENCODERS
 
 numpydoc_validation = pytest.importorskip("numpydoc.validate")
 
 # Public submodules whose functions and classes are documented on their own
 # (skae.datasets.load_mnist, ...). Those not written yet are skipped.
 PUBLIC_SUBMODULES = ["skae.datasets", "skae.model_selection", "skae.plotting"]
-
-AUTOENCODERS = [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder]
 
 # Parameters that only one kind has, so they cannot be compared across kinds.
 KIND_PARAMETERS = ["noise", "noise_level", "clip", "sparsity", "sparsity_weight"]

@@ -11,6 +11,7 @@ import sys
 import tracemalloc
 import warnings
 from pathlib import Path
+from typing import ClassVar
 from unittest import mock
 
 import numpy as np
@@ -104,7 +105,9 @@ def X_large():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fit_memmap_converts_batches_on_the_fly(dtype, X_large, tmp_path, monkeypatch):
     """Check that fit and transform on a memmap never copy the whole array."""
-    monkeypatch.setattr("skae._utils.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES)
+    monkeypatch.setattr(
+        "skae._engine.data.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES
+    )
     # init="pca" copies a bounded sample of rows; keep it small next to X too.
     monkeypatch.setattr("skae._base.PCA_INIT_ROWS", SMALL_PCA_INIT_ROWS)
     X_memmap = np.memmap(
@@ -124,7 +127,9 @@ def test_fit_memmap_converts_batches_on_the_fly(dtype, X_large, tmp_path, monkey
 @pytest.mark.parametrize("format", ["csr", "csc"])
 def test_fit_sparse_densifies_per_batch(format, monkeypatch):
     """Check that sparse input is densified batch by batch, with dense results."""
-    monkeypatch.setattr("skae._utils.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES)
+    monkeypatch.setattr(
+        "skae._engine.data.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES
+    )
     # init="pca" copies a bounded sample of rows; keep it small next to X too.
     monkeypatch.setattr("skae._base.PCA_INIT_ROWS", SMALL_PCA_INIT_ROWS)
     X = sp.random(10_000, 200, density=0.01, format=format, random_state=0)
@@ -145,7 +150,7 @@ def test_training_data_uploads_only_in_memory_arrays(tmp_path, monkeypatch):
     """
     from sklearn.utils import check_array
 
-    from skae._utils import training_data
+    from skae._engine.data import training_data
 
     X = np.ones((50, 4))
     X_memmap = np.memmap(tmp_path / "X.dat", dtype=np.float32, mode="w+", shape=X.shape)
@@ -234,16 +239,22 @@ def test_training_goes_on_after_an_error_mid_epoch(error, X_lowrank):
     )
     with pytest.raises(type(error), match=str(error)):
         estimator.fit(X_lowrank)  # 180 training rows: step 10 is in epoch 2
-    assert len(estimator.net_.history) == estimator.n_iter_ == 1
-    # Training ended as after Ctrl-C: early stopping put the best weights back.
-    reference = AutoencoderTransformer(**{**params, "max_iter": 1}).fit(X_lowrank)
+    # A fit that raises leaves the estimator as it was: unfitted.
+    assert not hasattr(estimator, "net_")
+    assert not hasattr(estimator, "n_features_in_")
+    estimator.set_params(callbacks=None).fit(X_lowrank)
+    reference = AutoencoderTransformer(**params).fit(X_lowrank)
     assert_array_equal(estimator.transform(X_lowrank), reference.transform(X_lowrank))
-    estimator.fit(X_lowrank)
-    assert estimator.n_iter_ == len(estimator.validation_scores_) == 6
 
 
 class _RaiseIn(Callback):
-    """Raise `error` in the callback method `event`, counting its calls."""
+    """Raise `error` in the callback method `event`, counting its calls.
+
+    The counts of the last net trained are kept in ``_RaiseIn.calls`` too:
+    a fit that raises leaves no net to read them from.
+    """
+
+    calls: ClassVar[dict] = {}
 
     def __init__(self, event, error):
         self.event = event
@@ -251,7 +262,7 @@ class _RaiseIn(Callback):
 
     def initialize(self):
         """Count the calls of each method."""
-        self.calls_ = {}
+        self.calls_ = _RaiseIn.calls = {}
         return self
 
     def _call(self, name):
@@ -286,7 +297,7 @@ def test_an_error_ends_training_once_and_stays_visible(X_lowrank):
     )
     with pytest.raises(OSError, match="disk full"):
         estimator.fit(X_lowrank)
-    assert _callback(estimator, _RaiseIn).calls_["on_train_end"] == 1
+    assert _RaiseIn.calls["on_train_end"] == 1
     # An error in on_train_begin: the callbacks after it never began, so none
     # is ended (skorch's EarlyStopping would fail on its missing state).
     later = EarlyStopping(monitor="train_loss", load_best=True)
@@ -295,7 +306,7 @@ def test_an_error_ends_training_once_and_stays_visible(X_lowrank):
     )
     with pytest.raises(OSError, match="disk full"):
         estimator.fit(X_lowrank)
-    assert "on_train_end" not in _callback(estimator, _RaiseIn).calls_
+    assert "on_train_end" not in _RaiseIn.calls
 
 
 def test_on_train_end_sees_whole_epochs_only(X_lowrank):
@@ -310,35 +321,26 @@ def test_on_train_end_sees_whole_epochs_only(X_lowrank):
     assert "train_loss" in last_epoch
 
 
-def test_a_diverged_fit_without_early_stopping_shows_it(X_lowrank):
-    """Check that without early stopping, whose best weights could be put back,
-    the diverged epoch stays on record and the estimator is not saved."""
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_diverged_warm_fit_leaves_the_previous_model(X_lowrank, early_stopping):
+    """Check that a warm-started fit that diverges raises 'Training diverged'
+    and leaves the fitted model exactly as it was: weights, optimizer state,
+    history and fitted attributes; it still saves and trains on."""
     from skae import save
 
-    params = {**FAST_PARAMS, "warm_start": True}
+    params = {**FAST_PARAMS, "warm_start": True, "early_stopping": early_stopping}
     estimator = AutoencoderTransformer(**params).fit(X_lowrank)
+    Z, n_iter = estimator.transform(X_lowrank), estimator.n_iter_
+    losses = list(estimator.loss_curve_)
+    estimator.set_params(learning_rate_init=1e15)
     with pytest.raises(ValueError, match="Training diverged"):
-        estimator.fit(X_lowrank * 1e19)
-    assert estimator.n_iter_ == len(estimator.net_.history) == 6
-    assert not np.isfinite(estimator.loss_curve_[-1])
-    with pytest.raises(ValueError, match="training diverged"):
-        save(estimator, io.BytesIO())
-
-
-def test_a_diverged_epoch_leaves_the_best_weights_and_no_record(X_lowrank):
-    """Check that after 'Training diverged' the diverged epoch is not kept in
-    the history (whose infinite loss no file could store), and early stopping
-    has put the best weights back."""
-    from skae import save
-
-    params = {**FAST_PARAMS, "warm_start": True, "early_stopping": True}
-    estimator = AutoencoderTransformer(**params).fit(X_lowrank)
-    Z = estimator.transform(X_lowrank)
-    with pytest.raises(ValueError, match="Training diverged"):
-        estimator.fit(X_lowrank * 1e19)
-    assert len(estimator.net_.history) == FAST_PARAMS["max_iter"]
+        estimator.fit(X_lowrank)
+    assert estimator.n_iter_ == len(estimator.net_.history) == n_iter
+    assert estimator.loss_curve_ == losses
     assert_array_equal(estimator.transform(X_lowrank), Z)
     save(estimator, io.BytesIO())
+    estimator.set_params(learning_rate_init=1e-3).fit(X_lowrank)
+    assert estimator.n_iter_ > n_iter
 
 
 def test_keyboard_interrupt_before_early_stopping_sees_the_epoch(
@@ -346,7 +348,7 @@ def test_keyboard_interrupt_before_early_stopping_sees_the_epoch(
 ):
     """Check that Ctrl-C after an epoch's losses, before early stopping scored
     them, still ends on the best epoch's weights."""
-    from skae._net import DivergenceCheck
+    from skae._engine.callbacks import DivergenceCheck
 
     params = {
         **FAST_PARAMS,
@@ -379,7 +381,7 @@ def test_keyboard_interrupt_before_the_first_epoch(X_lowrank, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("skae._base.validation_split", interrupt)
+    monkeypatch.setattr("skae._estimator.validation_split", interrupt)
     estimator = AutoencoderTransformer(**FAST_PARAMS, early_stopping=True)
     estimator.fit(X_lowrank)
     assert estimator.n_iter_ == 0
@@ -470,7 +472,7 @@ def test_grid_search_on_dask_cluster_matches_serial(X_lowrank):
 @pytest.mark.parametrize("n_samples", [1, 5, 64, 101])
 def test_batch_iterator_shards_each_step_between_processes(n_samples):
     """Check that data-parallel processes split every step and cover every row."""
-    from skae._net import BatchIterator, RowDataset
+    from skae._engine.data import BatchIterator, RowDataset
 
     X = np.arange(n_samples, dtype=np.float32).reshape(-1, 1)
     n_processes, batch_size = 3, 4
@@ -587,11 +589,11 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_loss():
 
     from skorch.history import History
 
-    from skae._net import early_stopping_callback
+    from skae._engine.callbacks import EarlyStopping
 
     def new_callback():
-        return early_stopping_callback(
-            on_validation=True, patience=3, tol=0.05, verbose=0
+        return EarlyStopping(
+            monitor="valid_loss", patience=3, tol=0.05, load_best=True
         ).initialize()
 
     net = SimpleNamespace(history=History(), module_=torch.nn.Linear(1, 1), verbose=0)
@@ -605,14 +607,14 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_loss():
     assert pickle.loads(pickle.dumps(callback))._state is None
     callback.on_train_end(net)
     assert net.module_.weight.item() == 4
-    assert callback.best_model_weights_ is None  # restored: no copy is kept
+    assert callback._weights is None  # restored: no copy is kept
 
     # A further call (a warm-started fit) that never beats epoch 4 ends on
     # the weights it started from, those of epoch 4. The callback replays the
     # history, so a new one (as in a loaded model) does the same.
     callback = new_callback()
     callback.on_train_begin(net)
-    assert (callback.best_epoch_, callback.best_score_) == (4, 0.88)
+    assert (callback.best_epoch_, callback.best_loss_) == (4, 0.88)
     _stop_on_scripted_losses(callback, net, [0.885, 0.9, 0.91])
     callback.on_train_end(net)
     assert len(net.history) == 8
@@ -628,11 +630,11 @@ def test_early_stopping_never_keeps_an_epoch_that_diverged():
 
     from skorch.history import History
 
-    from skae._net import early_stopping_callback
+    from skae._engine.callbacks import EarlyStopping
 
     net = SimpleNamespace(history=History(), module_=torch.nn.Linear(1, 1), verbose=0)
-    callback = early_stopping_callback(
-        on_validation=True, patience=3, tol=0.05, verbose=0
+    callback = EarlyStopping(
+        monitor="valid_loss", patience=3, tol=0.05, load_best=True
     ).initialize()
     callback.on_train_begin(net)
     for epoch, losses in enumerate([(1.0, 1.0), (0.9, 0.9), (math.inf, 0.5)], 1):
@@ -663,7 +665,7 @@ def test_fit_keeps_no_tensor_per_batch_until_the_epoch_ends(X_lowrank, monkeypat
     size); keeping a copy per batch still left small blocks between the freed
     batch buffers, and glibc's heap grew by hundreds of megabytes.
     """
-    from skae._net import Net
+    from skae._engine.net import Net
 
     live = []
     train_step = Net.train_step
@@ -687,7 +689,7 @@ def test_predict_in_batches_keeps_no_tensor_per_batch():
     between the freed batch buffers: a pass over a memmap grew glibc's heap by
     up to half the data's size.
     """
-    from skae._utils import predict_in_batches
+    from skae._engine.data import predict_in_batches
 
     live = []
 
@@ -697,7 +699,7 @@ def test_predict_in_batches_keeps_no_tensor_per_batch():
 
     module = torch.nn.Linear(3, 2)
     X = np.random.RandomState(0).rand(50, 3)
-    with mock.patch("skae._utils.PREDICT_BATCH_VALUES", 15):  # 5 rows a batch
+    with mock.patch("skae._engine.data.PREDICT_BATCH_VALUES", 15):  # 5 rows a batch
         out = predict_in_batches(module, linear, X, torch.device("cpu"))
     assert len(live) == 10
     assert live[9] == live[1]
@@ -710,24 +712,25 @@ def test_predict_in_batches_keeps_no_tensor_per_batch():
 def test_validation_keeps_no_autograd_state(X_lowrank, monkeypatch):
     """Check that validation batches run in inference mode and eval mode, with
     the mode set once per validation pass, not before every batch."""
-    from skae._net import Net
+    from skae._engine.net import Net
 
     # 180 training rows in batches of 8: 23 a pass. A validation batch holds
     # max(8, 40 // 5 features) = 8 rows: the 20 validation rows make three.
-    monkeypatch.setattr("skae._base.PREDICT_BATCH_VALUES", 40)
+    monkeypatch.setattr("skae._estimator.PREDICT_BATCH_VALUES", 40)
     calls = []
-    infer, set_training = Net.infer, Net._set_training
+    infer, switch_mode = Net.infer, Net._switch_mode
 
     def recording_infer(self, x, **fit_params):
         calls.append((torch.is_inference_mode_enabled(), self.module_.training))
         return infer(self, x, **fit_params)
 
-    def recording_set_training(self, training=True):
-        calls.append(("set", training))
-        return set_training(self, training)
+    def recording_switch_mode(self, *, training):
+        if self.module_.training != training:
+            calls.append(("set", training))
+        return switch_mode(self, training=training)
 
     monkeypatch.setattr(Net, "infer", recording_infer)
-    monkeypatch.setattr(Net, "_set_training", recording_set_training)
+    monkeypatch.setattr(Net, "_switch_mode", recording_switch_mode)
     params = {**FAST_PARAMS, "batch_size": 8, "max_iter": 2, "early_stopping": True}
     AutoencoderTransformer(**params).fit(X_lowrank)
     training, validation = (False, True), (True, False)
@@ -757,7 +760,7 @@ def test_fit_notifies_callbacks_that_act_on_batches(Counter, X_lowrank):
 def test_batch_iterator_gathers_staged_data_as_host_data(shuffle, num_processes):
     """Check that data staged as a tensor gives the batches of the numpy array,
     with the row numbers and labels copied to its device once per epoch."""
-    from skae._net import BatchIterator, RowDataset
+    from skae._engine.data import BatchIterator, RowDataset
 
     X = np.arange(46, dtype=np.float32).reshape(-1, 2)
     y = np.arange(23) % 3

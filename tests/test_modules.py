@@ -6,13 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from skae._modules import ACTIVATIONS, Autoencoder, make_mlp
+from skae._modules.mlp import ACTIVATIONS, MLPAutoencoder, make_mlp
 
 
 @pytest.mark.parametrize("hidden", [(), (16,), (16, 8)])
 def test_autoencoder_shapes(hidden):
     """Check that the code and reconstruction have the expected shapes."""
-    module = Autoencoder(n_features=10, n_components=3, hidden_layer_sizes=hidden)
+    module = MLPAutoencoder(n_features=10, n_components=3, hidden_layer_sizes=hidden)
     X_reconstructed, Z = module(torch.randn(5, 10))
     assert Z.shape == (5, 3)
     assert X_reconstructed.shape == (5, 10)
@@ -20,7 +20,7 @@ def test_autoencoder_shapes(hidden):
 
 def test_decoder_mirrors_encoder():
     """Check that the decoder's layer widths mirror the encoder's."""
-    module = Autoencoder(10, 3, hidden_layer_sizes=(16, 8))
+    module = MLPAutoencoder(10, 3, hidden_layer_sizes=(16, 8))
     enc = [
         layer.out_features for layer in module.encoder if isinstance(layer, nn.Linear)
     ]
@@ -42,7 +42,7 @@ def test_make_mlp_places_activations(name):
 
 def test_gradients_reach_every_parameter():
     """Check that a reconstruction loss gives every parameter a gradient."""
-    module = Autoencoder(6, 2, hidden_layer_sizes=(4,), activation="tanh")
+    module = MLPAutoencoder(6, 2, hidden_layer_sizes=(4,), activation="tanh")
     X = torch.randn(8, 6)
     X_reconstructed, _ = module(X)
     ((X_reconstructed - X) ** 2).mean().backward()
@@ -51,24 +51,35 @@ def test_gradients_reach_every_parameter():
     )
 
 
-def test_init_linear_starts_at_the_linear_autoencoder():
-    """Check that init_linear makes the residual model exactly linear, as given."""
-    module = Autoencoder(6, 2, hidden_layer_sizes=(5,), linear_residual=True)
+@pytest.mark.parametrize("code_activation", ["identity", "relu"])
+def test_init_linear_starts_at_the_linear_autoencoder(code_activation):
+    """Check that init_linear makes the residual model exactly linear, as given,
+    with ReLU codes shifted to start non-negative on the sample's scores."""
+    module = MLPAutoencoder(
+        6,
+        2,
+        hidden_layer_sizes=(5,),
+        code_activation=code_activation,
+        linear_residual=True,
+    )
     components = torch.linalg.qr(torch.randn(6, 2)).Q.T
-    mean, shift = torch.randn(6), torch.randn(2)
-    module.init_linear(components, mean, shift)
-    X = torch.randn(8, 6)
+    mean = torch.randn(6)
+    X = mean + torch.randn(8, 6)
+    scores = (X - mean) @ components.T
+    module.init_linear(components, mean, scores)
+    shift = torch.zeros(2) if code_activation == "identity" else -scores.amin(dim=0)
     X_reconstructed, Z = module(X)
     Z_expected = (X - mean) @ components.T + shift
     torch.testing.assert_close(Z, Z_expected)
     torch.testing.assert_close(
         X_reconstructed, (Z_expected - shift) @ components + mean
     )
+    assert (Z >= 0).all() or code_activation == "identity"
 
 
 def test_init_linear_needs_linear_residual():
     """Check that a plain MLP autoencoder refuses init_linear with a clear error."""
-    module = Autoencoder(6, 2, hidden_layer_sizes=(5,))
+    module = MLPAutoencoder(6, 2, hidden_layer_sizes=(5,))
     with pytest.raises(TypeError, match="linear_residual=True"):
         module.init_linear(torch.eye(2, 6), torch.zeros(6), torch.zeros(2))
 
@@ -80,7 +91,7 @@ def test_residual_gradients_reach_every_parameter():
     linear autoencoder): the decoder's correction moves first, then the
     encoder's last layer, then its first.
     """
-    module = Autoencoder(
+    module = MLPAutoencoder(
         6, 2, hidden_layer_sizes=(4,), activation="tanh", linear_residual=True
     )
     module.init_linear(torch.eye(2, 6), torch.zeros(6), torch.zeros(2))

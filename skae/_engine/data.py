@@ -1,16 +1,17 @@
-"""Torch boundary: seeds and forked RNG, device resolution, array <-> tensor."""
+"""The data path: arrays, memmaps and sparse matrices to tensors, batch by batch."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
+import math
 import mmap
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.model_selection import train_test_split
 
 # Rows per inference batch are chosen so that one batch holds about this many
 # values (8 MiB in float32): large enough for efficient matrix products, small
@@ -21,72 +22,13 @@ PREDICT_BATCH_VALUES = 2**21
 # they are unmapped; release them after about this many bytes of reading.
 RELEASE_BYTES = 2**26
 
+ArrayLike = np.ndarray | sp.spmatrix | torch.Tensor
+
 NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 TORCH_DTYPES = {
     np.dtype(np.float32): torch.float32,
     np.dtype(np.float64): torch.float64,
 }
-
-
-def make_seed(random_state: int | np.random.RandomState | None) -> int:
-    """Draw a torch seed from ``random_state`` without touching global RNGs.
-
-    ``None`` takes fresh entropy from the operating system instead of numpy's
-    global generator, so that fitting never changes the caller's RNG state.
-    """
-    if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1)[0])
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(np.iinfo(np.int32).max))
-    return int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
-
-
-def broadcast_from_main(value, accelerator=None):
-    """Return the main process's `value` (an int or a tensor) in every
-    data-parallel process of `accelerator`; `value` itself without one."""
-    if accelerator is None or accelerator.num_processes == 1:
-        return value
-    from accelerate.utils import broadcast, broadcast_object_list
-
-    if isinstance(value, torch.Tensor):
-        return broadcast(value.detach().clone(), from_process=0)
-    return broadcast_object_list([value], from_process=0)[0]
-
-
-@contextmanager
-def seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Run the block with torch's RNG seeded, restoring the global state after.
-
-    Only the generators that are restored are seeded: the CPU's and, on a GPU,
-    that GPU's. ``torch.manual_seed`` would reseed every GPU's as well.
-    """
-    gpus = []
-    if device.type == "cuda":
-        gpus = [torch.cuda.current_device() if device.index is None else device.index]
-    with torch.random.fork_rng(devices=gpus):
-        torch.default_generator.manual_seed(seed)
-        for gpu in gpus:
-            torch.cuda.default_generators[gpu].manual_seed(seed)
-        yield
-
-
-def resolve_device(device: str) -> torch.device:
-    """Turn the ``device`` parameter into a torch device, with a clear error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"device={device!r} is not a device torch knows; use 'cpu', 'cuda', "
-            "'cuda:<index>' or 'auto'."
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but torch sees no CUDA GPU; use "
-            "device='cpu', or device='auto' to take a GPU only when there is one."
-        )
-    return resolved
 
 
 def rows_to_tensor(
@@ -241,3 +183,157 @@ def training_data(
         if X.size * 4 > free_bytes // 2:
             return X
     return torch.as_tensor(X, dtype=torch.float32, device=device)
+
+
+class RowDataset(torch.utils.data.Dataset):
+    """Rows ``indices`` of an array, memmap, sparse matrix or tensor ``X``.
+
+    Holds a reference, never a copy: :class:`BatchIterator` gathers whole
+    batches from it, which is far cheaper than skorch's default per-sample
+    indexing and collation for the small dense networks autoencoders use.
+    ``y`` holds integer labels for a classifier, or None for an autoencoder.
+    """
+
+    def __init__(
+        self,
+        X: ArrayLike,
+        y: np.ndarray | None = None,
+        indices: np.ndarray | None = None,
+    ):
+        self.X = X
+        self.y = y
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return self.X.shape[0] if self.indices is None else len(self.indices)
+
+    def rows(self, positions: slice | np.ndarray) -> slice | np.ndarray:
+        """Map positions in this dataset to row numbers of ``X``."""
+        return positions if self.indices is None else self.indices[positions]
+
+    def subset(self, positions: np.ndarray) -> "RowDataset":
+        """The rows at ``positions`` of this dataset, as a dataset."""
+        return RowDataset(self.X, self.y, indices=self.rows(positions))
+
+    def __getitem__(self, i: int):
+        row = self.rows(np.array([i]))
+        X_row = rows_to_tensor(self.X, row, torch.device("cpu"))[0]
+        return X_row if self.y is None else (X_row, torch.from_numpy(self.y[row])[0])
+
+
+class BatchIterator:
+    """Yield ``(X_batch, target)`` pairs of tensors on ``device``.
+
+    The target is the labels when the dataset has some, else the input itself
+    (one tensor serves as both). With ``shuffle`` the order comes from torch's
+    RNG, which the estimators seed and fork. Rows within a batch are sorted,
+    for locality on memory-mapped files. Data staged on the device (a tensor)
+    is gathered there, from row numbers copied once per epoch.
+
+    With ``num_processes > 1`` (data-parallel training), every process walks
+    the same order in steps of ``batch_size * num_processes`` rows and keeps
+    its own share of each step, so that all processes run the same number of
+    batches; a last step with fewer rows than processes repeats its rows.
+    """
+
+    def __init__(
+        self,
+        dataset: RowDataset,
+        batch_size: int,
+        shuffle: bool = False,
+        device: str | torch.device = "cpu",
+        process_index: int = 0,
+        num_processes: int = 1,
+    ):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.device = torch.device(device)
+        self.process_index = process_index
+        self.num_processes = num_processes
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.dataset) / (self.batch_size * self.num_processes))
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        X, y = self.dataset.X, self.dataset.y
+        batches = (self.dataset.rows(positions) for positions in self._positions())
+        if isinstance(X, torch.Tensor):
+            yield from self._gather_staged(X, y, list(batches))
+            return
+        for rows in batches:
+            batch = rows_to_tensor(X, rows, self.device)
+            if y is None:
+                yield batch, batch
+            else:
+                yield batch, torch.from_numpy(y[rows]).to(self.device)
+
+    def _positions(self) -> Iterator[slice | np.ndarray]:
+        """Positions in the dataset of each batch's rows, in training order."""
+        n = len(self.dataset)
+        sharded = self.num_processes > 1
+        order = None
+        if self.shuffle:
+            order = torch.randperm(n).numpy()
+        elif sharded:
+            order = np.arange(n)
+        step = self.batch_size * self.num_processes
+        for start in range(0, n, step):
+            if order is None:
+                yield slice(start, start + step)
+                continue
+            positions = order[start : start + step]
+            if sharded:
+                size = max(len(positions), self.num_processes)
+                positions = np.resize(positions, size)
+                positions = positions[self.process_index :: self.num_processes]
+            yield np.sort(positions)
+
+    def _gather_staged(
+        self, X: torch.Tensor, y: np.ndarray | None, batches: list
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Gather batches from data staged on the device.
+
+        The epoch's row numbers (and the labels) go to the device in one copy:
+        copying each batch's from host memory would make the host wait for the
+        device at every batch.
+        """
+        if not batches:
+            return
+        all_rows = np.arange(X.shape[0])
+        batches = [
+            all_rows[rows] if isinstance(rows, slice) else rows for rows in batches
+        ]
+        staged_rows = torch.from_numpy(np.concatenate(batches)).to(X.device)
+        staged_y = None if y is None else torch.from_numpy(y).to(X.device)
+        for rows in staged_rows.split([len(rows) for rows in batches]):
+            batch = X[rows]
+            yield (batch, batch) if staged_y is None else (batch, staged_y[rows])
+
+
+def validation_split(
+    dataset: RowDataset, y: object = None, *, fraction: float, seed: int
+) -> tuple[RowDataset, RowDataset]:
+    """Hold out a seeded random ``fraction`` of the rows for validation.
+
+    With labels, the split is stratified when every class can have a row on
+    each side; otherwise it is simply random.
+    """
+    n = len(dataset)
+    n_valid = math.ceil(fraction * n)
+    if n - n_valid < 1:
+        raise ValueError(
+            f"early_stopping needs at least 2 samples; got {n}. Pass more samples "
+            "or set early_stopping=False."
+        )
+    labels = None if dataset.y is None else dataset.y[dataset.rows(slice(None))]
+    counts = None if labels is None else np.bincount(labels)
+    counts = None if counts is None else counts[counts > 0]
+    if counts is not None and n_valid >= len(counts) and counts.min() >= 2:
+        train, valid = train_test_split(
+            np.arange(n), test_size=n_valid, stratify=labels, random_state=seed
+        )
+    else:
+        order = np.random.RandomState(seed).permutation(n)
+        valid, train = order[:n_valid], order[n_valid:]
+    return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))

@@ -1,4 +1,4 @@
-"""Torch modules: the encoder/decoder pair. Nothing here knows of scikit-learn."""
+"""MLP networks: an encoder/decoder pair, and an encoder with a classification head."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -40,7 +40,7 @@ class LinearResidual(nn.Module):
     """``activation(linear(X) + mlp(X))``: a linear map and a nonlinear correction.
 
     With the last layer of ``mlp`` at zero, this is exactly the (activated)
-    linear map, which :meth:`Autoencoder.init_linear` sets to PCA's.
+    linear map, which :meth:`MLPAutoencoder.init_linear` sets to PCA's.
     """
 
     def __init__(self, linear: nn.Linear, mlp: nn.Sequential, activation: str) -> None:
@@ -54,11 +54,12 @@ class LinearResidual(nn.Module):
         return self.activation(self.linear(X) + self.mlp(X))
 
 
-class Autoencoder(nn.Module):
+class MLPAutoencoder(nn.Module):
     """An MLP encoder and a mirrored MLP decoder.
 
     ``forward`` returns ``(X_reconstructed, Z)`` so that a loss can use both the
-    reconstruction and the code (for a sparsity penalty, say). With
+    reconstruction and the code (for a sparsity penalty, say); ``encode`` and
+    ``decode`` are the two halves, which every skae autoencoder module has. With
     ``linear_residual``, the encoder and the decoder are each a linear map plus
     an MLP correction (:class:`LinearResidual`), so that :meth:`init_linear`
     can start the model from a linear solution such as PCA's.
@@ -75,6 +76,7 @@ class Autoencoder(nn.Module):
         linear_residual: bool = False,
     ) -> None:
         super().__init__()
+        self.code_activation = code_activation
         hidden = list(hidden_layer_sizes)
         encoder_sizes = [n_features, *hidden, n_components]
         decoder_sizes = [n_components, *hidden[::-1], n_features]
@@ -98,9 +100,17 @@ class Autoencoder(nn.Module):
         Z = self.encoder(X)
         return self.decoder(Z), Z
 
+    def encode(self, X: torch.Tensor) -> torch.Tensor:
+        """The codes of ``X``."""
+        return self.encoder(X)
+
+    def decode(self, Z: torch.Tensor) -> torch.Tensor:
+        """The reconstructions of codes ``Z``."""
+        return self.decoder(Z)
+
     @torch.no_grad()
     def init_linear(
-        self, components: torch.Tensor, mean: torch.Tensor, shift: torch.Tensor
+        self, components: torch.Tensor, mean: torch.Tensor, scores: torch.Tensor
     ) -> None:
         """Start from the linear autoencoder of orthonormal ``components``.
 
@@ -108,12 +118,17 @@ class Autoencoder(nn.Module):
         reconstruction ``(Z - shift) @ components + mean``; the nonlinear
         corrections start at zero (their last layers are zeroed), so before
         training the model is exactly this linear autoencoder (up to the
-        output activation). ``shift`` moves the codes, e.g. into the positive
-        range of a ReLU code. Needs ``linear_residual=True``.
+        output activation). ``scores`` are the centred PCA scores of a sample:
+        a ReLU code would clip half of each, so ``shift`` moves them to start
+        non-negative on the sample; other codes are not shifted. Needs
+        ``linear_residual=True``.
         """
+        shift = torch.zeros_like(components[:, 0])
+        if self.code_activation == "relu":
+            shift = -scores.amin(dim=0)
         encoder, decoder = self.encoder, self.decoder
         if not isinstance(encoder, LinearResidual):
-            raise TypeError("init_linear needs an Autoencoder(linear_residual=True).")
+            raise TypeError("init_linear needs linear_residual=True.")
         encoder.linear.weight.copy_(components)
         encoder.linear.bias.copy_(shift - components @ mean)
         decoder.linear.weight.copy_(components.T)

@@ -1,0 +1,184 @@
+"""Callbacks every skae net uses: early stopping, divergence, the epoch loss."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import math
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, PassthroughScoring
+
+
+def plain_module(net: NeuralNet) -> torch.nn.Module:
+    """The net's module, unwrapped from accelerate's wrappers if it has any."""
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is None:
+        return net.module_
+    return accelerator.unwrap_model(net.module_)
+
+
+class EarlyStopping(Callback):
+    """Stop on a plateau of a loss; optionally end on the lowest loss's weights.
+
+    An epoch whose `monitor` loss does not improve on the best by the relative
+    `tol` is a miss; `patience` misses in a row stop training, as skorch's
+    ``EarlyStopping(threshold_mode="rel")`` and scikit-learn's MLP
+    (`n_iter_no_change`) do. With `load_best`, the weights of every new lowest
+    loss are kept (``best_epoch_`` is its epoch) and restored when training
+    ends, also after Ctrl-C or an error. They are copied into tensors cloned
+    at the first best: a deep copy of the state dict each time would cost more
+    than a training batch of a small network.
+
+    Each training call replays the losses in the history, so that a further
+    call (a warm-started fit, also of a loaded model) continues the same
+    training, as in MLP: it ends on the best weights of all calls, which it
+    starts from, and gets `patience` epochs to improve on them. Only skorch's
+    public callback API is used.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "train_loss",
+        patience: int = 10,
+        tol: float = 1e-4,
+        load_best: bool = False,
+        verbose: int = 0,
+    ):
+        self.monitor = monitor
+        self.patience = patience
+        self.tol = tol
+        self.load_best = load_best
+        self.verbose = verbose
+
+    def on_train_begin(self, net, **kwargs):
+        """Replay the history's losses; look up the module's state tensors."""
+        self.best_loss_, self.best_epoch_ = math.inf, None
+        self.threshold_ = math.inf
+        self.misses_ = 0
+        for row in net.history:
+            self._record(row[self.monitor], row["epoch"])
+        self.misses_ = 0
+        self._weights = None
+        # From the plain module: restored weights go into the unwrapped one.
+        # The tensors share the parameters' memory, which the optimizer
+        # updates in place.
+        self._state = plain_module(net).state_dict() if self.load_best else None
+        if self.load_best and self.best_epoch_ is not None:
+            # The last call ended on the best weights so far: these.
+            self._keep_weights()
+
+    def on_epoch_end(self, net, **kwargs):
+        """Keep the weights of a new lowest loss; count misses and stop."""
+        epoch = net.history[-1]
+        if self._record(epoch[self.monitor], epoch["epoch"]) and self.load_best:
+            self._keep_weights()
+        if self.misses_ >= self.patience:
+            self._say(
+                f"Stopping since {self.monitor} has not improved in the last "
+                f"{self.patience} epochs."
+            )
+            raise KeyboardInterrupt  # skorch's way of ending training quietly
+
+    def on_train_end(self, net, **kwargs):
+        """Restore the best weights, then drop the copy of them.
+
+        Kept, the copy would double the memory the weights take, and tensors
+        of a GPU would stop the fitted model from unpickling without one. An
+        epoch whose loss diverged leaves nothing behind once they are
+        restored, so it is dropped from the history too.
+        """
+        if self.load_best and self._weights is not None:
+            last = net.history[-1] if net.history else {}
+            diverged = any(
+                not math.isfinite(last.get(key, 0.0))
+                for key in ("train_loss", "valid_loss")
+            )
+            loss = last.get(self.monitor, math.nan)
+            if not diverged and loss < self.best_loss_:
+                # Training stopped after the epoch's losses, before this
+                # callback saw them: its weights, still the module's, are best.
+                self._record(loss, last["epoch"])
+                self._keep_weights()
+            plain_module(net).load_state_dict(self._weights)
+            if self.best_epoch_ != last.get("epoch"):
+                self._say(f"Restoring best model from epoch {self.best_epoch_}.")
+            if diverged:
+                del net.history[-1]
+        self._state = self._weights = None
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the last training call ended on a plateau."""
+        return getattr(self, "misses_", 0) >= self.patience
+
+    def _record(self, loss: float, epoch: int) -> bool:
+        """Count an epoch's miss or improvement; whether its loss is the lowest."""
+        if loss < self.threshold_:
+            self.misses_ = 0
+            # |loss|: a negative log-likelihood can be below zero.
+            self.threshold_ = loss - self.tol * abs(loss)
+        else:
+            self.misses_ += 1
+        if not loss < self.best_loss_:
+            return False
+        self.best_loss_, self.best_epoch_ = loss, epoch
+        return True
+
+    def _keep_weights(self) -> None:
+        """Copy the module's current weights into the kept best weights."""
+        if self._weights is None:
+            self._weights = {
+                key: value.detach().clone() for key, value in self._state.items()
+            }
+            return
+        for best, current in zip(
+            self._weights.values(), self._state.values(), strict=True
+        ):
+            best.copy_(current)
+
+    def _say(self, message: str) -> None:
+        """Print `message` when verbose."""
+        if self.verbose:
+            print(message)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        # The module pickles its own weights; a copy mid-training is not kept.
+        state["_state"] = state["_weights"] = None
+        return state
+
+
+class DivergenceCheck(Callback):
+    """Stop training with a readable error once an epoch's loss is not finite.
+
+    Checked per epoch, not per batch: reading a batch's loss makes the host
+    wait for the device, and a non-finite batch loss makes its epoch's mean
+    loss non-finite too.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        """Raise ``ValueError`` if this epoch's loss is NaN or infinite."""
+        for name in ("train_loss", "valid_loss"):
+            loss = net.history[-1].get(name)
+            if loss is not None and not math.isfinite(loss):
+                raise ValueError(
+                    f"Training diverged: the {name.replace('_', ' ')} became {loss} "
+                    f"in epoch {len(net.history)}. Scale the input (e.g. "
+                    "StandardScaler or MinMaxScaler in a Pipeline) or lower "
+                    "learning_rate_init."
+                )
+
+
+class EpochLoss(PassthroughScoring):
+    """skorch's PassthroughScoring, averaging the epoch's batch losses in Python.
+
+    skorch slices them out of the history and averages them with NumPy, which
+    for a small network costs a few training batches per epoch.
+    """
+
+    def get_avg_score(self, history):
+        """The epoch's mean of the batch scores, weighted by batch size."""
+        size_key = ("train" if self.on_train else "valid") + "_batch_size"
+        batches = [row for row in history[-1]["batches"] if self.name in row]
+        total = sum(row[size_key] for row in batches)
+        return sum(row[self.name] * row[size_key] for row in batches) / total

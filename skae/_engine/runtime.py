@@ -1,0 +1,70 @@
+"""Device, seeds and forked RNG: where training runs and how it is seeded."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+
+def make_seed(random_state: int | np.random.RandomState | None) -> int:
+    """Draw a torch seed from ``random_state`` without touching global RNGs.
+
+    ``None`` takes fresh entropy from the operating system instead of numpy's
+    global generator, so that fitting never changes the caller's RNG state.
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    return int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
+
+
+def broadcast_from_main(value, accelerator=None):
+    """Return the main process's `value` (an int or a tensor) in every
+    data-parallel process of `accelerator`; `value` itself without one."""
+    if accelerator is None or accelerator.num_processes == 1:
+        return value
+    from accelerate.utils import broadcast, broadcast_object_list
+
+    if isinstance(value, torch.Tensor):
+        return broadcast(value.detach().clone(), from_process=0)
+    return broadcast_object_list([value], from_process=0)[0]
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Run the block with torch's RNG seeded, restoring the global state after.
+
+    Only the generators that are restored are seeded: the CPU's and, on a GPU,
+    that GPU's. ``torch.manual_seed`` would reseed every GPU's as well.
+    """
+    gpus = []
+    if device.type == "cuda":
+        gpus = [torch.cuda.current_device() if device.index is None else device.index]
+    with torch.random.fork_rng(devices=gpus):
+        torch.default_generator.manual_seed(seed)
+        for gpu in gpus:
+            torch.cuda.default_generators[gpu].manual_seed(seed)
+        yield
+
+
+def resolve_device(device: str) -> torch.device:
+    """Turn the ``device`` parameter into a torch device, with a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"device={device!r} is not a device torch knows; use 'cpu', 'cuda', "
+            "'cuda:<index>' or 'auto'."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but torch sees no CUDA GPU; use "
+            "device='cpu', or device='auto' to take a GPU only when there is one."
+        )
+    return resolved
