@@ -143,6 +143,7 @@ def make_data(dataset, *, quick=False, random_state=0):
             "split": split,
             "noise": f"gaussian, sigma={NOISE_LEVEL}, clipped to [0, 1]",
             "psnr_noisy_input": psnr(X_test_noisy, X_test),
+            "mse_noisy_input": float(np.mean((X_test_noisy - X_test) ** 2)),
         },
     }
 
@@ -228,6 +229,9 @@ def score(estimator, data, *, random_state=0):
         "mse": float(np.mean((X_reconstructed - X_test) ** 2)),
         "psnr": psnr(X_reconstructed, X_test),
         "psnr_noisy": psnr(X_denoised, X_test),
+        # The error of reconstructing noisy inputs, against the clean images:
+        # what a denoiser is for, on the same scale as `mse`.
+        "mse_noisy": float(np.mean((X_denoised - X_test) ** 2)),
         "logistic_accuracy": float(logistic.score(Z_test, data["y_test"])),
         "knn_accuracy": float(knn.score(Z_test, data["y_test"])),
         "near_zero_fraction": float(np.mean(np.abs(Z_test) < NEAR_ZERO * scale)),
@@ -409,6 +413,7 @@ def run(
                 f"{dataset} k={k:<3d} {model:<23s} mse={scores['mse']:.5f} "
                 f"logistic={scores['logistic_accuracy']:.3f} "
                 f"knn={scores['knn_accuracy']:.3f} "
+                f"mse_noisy={scores['mse_noisy']:.5f} "
                 f"psnr_noisy={scores['psnr_noisy']:.2f} "
                 f"near_zero={scores['near_zero_fraction']:.3f} "
                 f"fit={scores['fit_time']:.1f}s (cpu {scores['fit_cpu_time']:.1f}s)"

@@ -1,10 +1,11 @@
-"""Render a benchmark's JSON record as the markdown the README embeds.
+"""Render a benchmark's JSON record as the markdown the README and docs embed.
 
 ``python -m benchmarks.report RESULTS.json [--figures PREFIX]`` prints the
 results table, the quality goals checked against the numbers, and the
 model-selection search; ``python -m benchmarks.update_readme`` puts the
-committed Fashion-MNIST run into the README. Nothing in the output is typed in
-by hand.
+committed runs into the README (:func:`headline`, :func:`choice`,
+:func:`runtime`) and into ``docs/benchmarks.rst`` (:func:`render`). Nothing in
+the output is typed in by hand.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -23,6 +24,20 @@ SHORT = {
     "DenoisingAutoencoder": "Denoising",
     "SparseAutoencoder": "Sparse",
 }
+
+
+NAMES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST", "digits": "digits"}
+
+
+def noisy_mse(row):
+    """Test MSE of the reconstructions of the noisy test images, against the clean.
+
+    Records written before ``mse_noisy`` was measured hold only its PSNR,
+    ``10 log10(1 / MSE)`` (``compare.psnr``), from which it is recovered.
+    """
+    if "mse_noisy" in row:
+        return row["mse_noisy"]
+    return 10 ** (-row["psnr_noisy"] / 10)
 
 
 def _lookup(record):
@@ -48,6 +63,8 @@ def results_table(record):
         "x PCA",
         "LogReg acc",
         "k-NN acc",
+        "noisy-input MSE",
+        "x PCA (noisy)",
         "noisy PSNR (dB)",
         "near-zero codes",
         "fit (s wall)",
@@ -60,6 +77,8 @@ def results_table(record):
         for model in record["settings"]["models"]:
             row = rows[(model, k)]
             ratio = f"{row['mse'] / pca['mse']:.2f}" if pca else ""
+            noisy = noisy_mse(row)
+            noisy_ratio = f"{noisy / noisy_mse(pca):.2f}" if pca else ""
             lines.append(
                 [
                     k,
@@ -68,6 +87,8 @@ def results_table(record):
                     ratio,
                     f"{row['logistic_accuracy']:.3f}",
                     f"{row['knn_accuracy']:.3f}",
+                    f"{noisy:.5f}",
+                    noisy_ratio,
                     f"{row['psnr_noisy']:.2f}",
                     f"{row['near_zero_fraction']:.1%}",
                     f"{row['fit_time']:.1f}",
@@ -256,11 +277,16 @@ def render(record, figures=None, goals=True):
         Whether to include the table of the issue's quality goals.
     """
     parts = [header(record), results_table(record)]
+    # Recorded since mse_noisy was; older records hold its PSNR only.
+    noisy_input = record["data"].get(
+        "mse_noisy_input", 10 ** (-record["data"]["psnr_noisy_input"] / 10)
+    )
     parts.append(
         "Near-zero codes: fraction of test code values with "
-        f"{record['settings']['near_zero_threshold']}. Noisy PSNR: "
-        f"reconstruction of the test images with {record['data']['noise']} noise, "
-        f"against the clean images (the noisy inputs themselves: "
+        f"{record['settings']['near_zero_threshold']}. Noisy-input MSE and "
+        f"noisy PSNR: reconstruction of the test images with "
+        f"{record['data']['noise']} noise, against the clean images (the noisy "
+        f"inputs themselves: MSE {noisy_input:.5f}, "
         f"{record['data']['psnr_noisy_input']:.2f} dB). LogReg: "
         f"{record['settings']['logistic']}; k-NN: {record['settings']['knn']}."
     )
@@ -278,6 +304,132 @@ def render(record, figures=None, goals=True):
             )
         )
     return "\n\n".join(parts) + "\n"
+
+
+def _range(values, fmt):
+    """``"a to b"`` for the smallest and largest of `values` (one if equal)."""
+    low, high = fmt.format(min(values)), fmt.format(max(values))
+    return low if low == high else f"{low} to {high}"
+
+
+def headline(record, figures=None, figure="error_vs_k"):
+    """The README's summary of a run: errors against PCA's, accuracy, sparsity.
+
+    Parameters
+    ----------
+    record : dict
+        A JSON record written by ``python -m benchmarks``.
+
+    figures : str or None, default=None
+        Path prefix of the PNGs (``<prefix><figure>.png``), or None for none.
+
+    figure : str, default="error_vs_k"
+        Which of `FIGURE_NAMES` to show under the table.
+    """
+    rows = _lookup(record)
+    ks = record["settings"]["ks"]
+    models = record["settings"]["models"]
+    autoencoders = [model for model in models if model != "PCA"]
+    measures = [
+        (
+            "test error, clean inputs (x PCA)",
+            autoencoders,
+            lambda row, pca: f"{row['mse'] / pca['mse']:.2f}",
+        ),
+        (
+            "test error, noisy inputs (x PCA)",
+            autoencoders,
+            lambda row, pca: f"{noisy_mse(row) / noisy_mse(pca):.2f}",
+        ),
+        (
+            "LogReg accuracy on the codes",
+            ["PCA", "AutoencoderTransformer"],
+            lambda row, pca: f"{row['logistic_accuracy']:.3f}",
+        ),
+        (
+            "near-zero codes",
+            ["AutoencoderTransformer", "SparseAutoencoder"],
+            lambda row, pca: f"{row['near_zero_fraction']:.0%}",
+        ),
+    ]
+    lines = []
+    for name, shown, cell in measures:
+        for model in (model for model in shown if model in models):
+            cells = [
+                cell(rows[(model, k)], rows[("PCA", k)])
+                if (model, k) in rows and ("PCA", k) in rows
+                else ""
+                for k in ks
+            ]
+            # A measure's name is written once, on its first row.
+            first = not lines or name not in [line[0] for line in lines]
+            lines.append([name if first else "", SHORT[model], *cells])
+    data = record["data"]
+    text = (
+        f"{NAMES.get(data['name'], data['name'])}: {data['n_train']:,} training and "
+        f"{data['n_test']:,} test images of {data['n_features']} pixels in [0, 1]; "
+        "every model with its defaults and "
+        f"`max_iter={record['settings']['max_iter']}`, seed {record['seed']}. Test "
+        "error is the mean squared error of `inverse_transform(transform(X))` "
+        "against the clean test images, as a multiple of PCA's at the same k "
+        "(below 1: better than PCA); noisy inputs: the test images with noise "
+        f"({data['noise']})."
+        f" Run of {record['created'][:10]}: `{record['command']}`."
+    )
+    parts = [text, _table(["measure", "model", *(f"k={k}" for k in ks)], lines)]
+    if figures:
+        parts.append(f"![{FIGURE_NAMES[figure]}]({figures}{figure}.png)")
+    return "\n\n".join(parts) + "\n"
+
+
+def choice(records):
+    """Each kind's error against PCA's, clean and noisy, over the runs' code sizes.
+
+    One row per dataset and autoencoder: the range over k of the test error on
+    clean inputs and on noisy inputs as a multiple of PCA's, and of the share
+    of near-zero code values.
+    """
+    lines = []
+    for record in records:
+        rows = _lookup(record)
+        ks = [k for k in record["settings"]["ks"] if ("PCA", k) in rows]
+        dataset = NAMES.get(record["dataset"], record["dataset"])
+        for model in record["settings"]["models"]:
+            if model == "PCA":
+                continue
+            pairs = [(rows[(model, k)], rows[("PCA", k)]) for k in ks]
+            lines.append(
+                [
+                    dataset,
+                    f"`{model}`",
+                    _range([r["mse"] / p["mse"] for r, p in pairs], "{:.2f}x"),
+                    _range([noisy_mse(r) / noisy_mse(p) for r, p in pairs], "{:.2f}x"),
+                    _range([r["near_zero_fraction"] for r, _ in pairs], "{:.0%}"),
+                    f"{min(ks)} to {max(ks)}",
+                ]
+            )
+    header = [
+        "data",
+        "estimator",
+        "error on clean inputs (x PCA)",
+        "error on noisy inputs (x PCA)",
+        "near-zero codes",
+        "k",
+    ]
+    return _table(header, lines)
+
+
+def runtime(records):
+    """How long each committed run took, and where."""
+    sentences = []
+    for record in records:
+        hardware = record["hardware"]
+        sentences.append(
+            f"`{record['command']}` took {record['total_time'] / 60:.1f} min "
+            f"({hardware['threads']} thread{'s' * (hardware['threads'] > 1)}, "
+            f"{hardware['cpu']}, {record['created'][:10]})"
+        )
+    return "Committed runs: " + "; ".join(sentences) + "."
 
 
 def main(argv=None):

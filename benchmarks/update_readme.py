@@ -1,10 +1,13 @@
-"""Write the measured benchmark tables into README.md, between marker comments.
+"""Write the measured benchmark tables into README.md and the docs, between markers.
 
-``python -m benchmarks.update_readme`` renders each JSON record in
-``docs/results/`` with its benchmark's own renderer and replaces the block
-between ``<!-- BEGIN name -->`` and ``<!-- END name -->``. A record that is
-absent leaves its block as it is. ``--check`` exits 1 when README.md differs
-from what the records give, so no figure in it can be typed in by hand.
+``python -m benchmarks.update_readme`` renders the JSON records in
+``docs/results/`` with each benchmark's own renderer and replaces the block
+between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` in README.md, and
+between ``.. BEGIN name`` and ``.. END name`` in the ``docs/*.rst`` pages of
+:data:`PAGES` (where the renderers' markdown is turned into reStructuredText).
+A block whose records are absent is left as it is. ``--check`` exits 1 when a
+page differs from what the records give, so no figure in a block can be typed
+in by hand.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -16,6 +19,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import (
+    bench_anomaly,
     bench_defaults,
     bench_memory,
     bench_pretraining,
@@ -27,75 +31,210 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
 
 
-def _pretraining(record):
-    """The pretraining table: test accuracy by share of labels and model."""
-    return bench_pretraining.markdown_table(record)
+def _first(renderer):
+    """A renderer of one record, made to take the list of records."""
+    return lambda records: renderer(records[0])
 
 
-def _benchmark(record):
-    """The PCA comparison: table, goals and figures."""
-    return report.render(record, figures=f"docs/images/{record['dataset']}_")
+def _benchmark(figures):
+    """The full PCA comparison of one run: table, goals, search and figures."""
+    return _first(lambda record: report.render(record, figures=figures))
 
 
-def _speed(record):
-    """The speed ratios against a raw torch loop, MLP and PCA."""
-    return bench_speed.table(record)
+def _anomaly(record):
+    """The anomaly benchmark: the example's AUC, then every left-out digit."""
+    return bench_anomaly.sentence(record) + "\n\n" + bench_anomaly.table(record)
 
 
-def _memory(record):
-    """Peak memory of fitting on memory maps of growing size."""
-    return bench_memory.table(record)
-
-
-def _defaults(record):
-    """Short runs of the choices behind the defaults."""
-    return bench_defaults.table(record)
-
-
-# README block -> (JSON record, renderer)
-BLOCKS = {
-    "defaults": ("defaults.json", _defaults),
-    "speed": ("speed.json", _speed),
-    "speed_cuda": ("speed_cuda.json", _speed),
-    "memory": ("memory.json", _memory),
-    "benchmark": ("fashion_mnist.json", _benchmark),
-    "pretraining": ("pretraining.json", _pretraining),
+# page -> {block name: (JSON records in docs/results/, renderer)}. A renderer
+# takes the records, in this order, and returns markdown.
+PAGES = {
+    "README.md": {
+        "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),
+        "choice": (("fashion_mnist.json", "digits.json"), report.choice),
+        "headline": (
+            ("fashion_mnist.json",),
+            _first(
+                lambda record: report.headline(
+                    record, figures="docs/images/fashion_mnist_"
+                )
+            ),
+        ),
+        "anomaly": (("anomaly.json",), _first(bench_anomaly.sentence)),
+    },
+    "docs/benchmarks.rst": {
+        "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),
+        "choice": (("fashion_mnist.json", "digits.json"), report.choice),
+        "benchmark": (
+            ("fashion_mnist.json",),
+            _benchmark(figures="images/fashion_mnist_"),
+        ),
+        "benchmark_digits": (("digits.json",), _benchmark(figures="images/digits_")),
+        "defaults": (("defaults.json",), _first(bench_defaults.table)),
+        "pretraining": (
+            ("pretraining.json",),
+            _first(bench_pretraining.markdown_table),
+        ),
+        "anomaly": (("anomaly.json",), _first(_anomaly)),
+    },
+    "docs/performance.rst": {
+        "speed": (("speed.json",), _first(bench_speed.table)),
+        "speed_cuda": (("speed_cuda.json",), _first(bench_speed.table)),
+        "memory": (("memory.json",), _first(bench_memory.table)),
+    },
 }
 
+# -- markdown to reStructuredText ---------------------------------------------
 
-def render_blocks(readme):
-    """Return README text with every block whose record exists re-rendered."""
-    for name, (filename, renderer) in BLOCKS.items():
-        path = RESULTS / filename
-        if not path.exists():
+_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<path>[^)]+)\)")
+_LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<url>[^)]+)\)")
+_SEPARATOR = re.compile(r"\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*")
+
+
+def _rst_text(text):
+    """Plain markdown text as rst: escape what rst would read as markup."""
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    # A word ending in "_" is a reference in rst.
+    text = re.sub(r"(?<=\w)_(?=\W|$)", r"\\_", text)
+    return _LINK.sub(lambda m: f"`{m['text']} <{m['url']}>`__", text)
+
+
+def _rst_inline(text):
+    """One line of markdown (code spans, bold, links) as rst inline markup."""
+    parts = re.split(r"(`[^`]+`)", text)
+    out = ""
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out += _rst_text(part)
             continue
-        body = renderer(json.loads(path.read_text())).rstrip()
-        note = f"<!-- generated from docs/results/{filename} by "
-        note += "python -m benchmarks.update_readme; do not edit -->"
-        pattern = re.compile(
-            rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.DOTALL
+        # rst inline literals must be set off from adjacent word characters.
+        before = "\\ " if out and (out[-1].isalnum() or out[-1] == "\\") else ""
+        following = parts[i + 1] if i + 1 < len(parts) else ""
+        after = "\\ " if following[:1].isalnum() else ""
+        out += f"{before}``{part[1:-1]}``{after}"
+    return out
+
+
+def _rst_table(lines):
+    """A markdown pipe table as an rst list-table, first row the header."""
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in lines
+        if not _SEPARATOR.fullmatch(line.strip())
+    ]
+    out = [".. list-table::", "   :header-rows: 1", ""]
+    for row in rows:
+        for j, cell in enumerate(row):
+            marker = "   * -" if j == 0 else "     -"
+            out.append(f"{marker} {_rst_inline(cell)}".rstrip())
+    return out
+
+
+def to_rst(markdown):
+    """Convert the markdown the renderers write (text, tables, lists, images)."""
+    lines = markdown.splitlines()
+    out = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("|"):
+            table = []
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                table.append(lines[i])
+                i += 1
+            out += ["", *_rst_table(table), ""]
+            continue
+        image = _IMAGE.fullmatch(line.strip())
+        if image:
+            out += [
+                "",
+                f".. figure:: {image['path']}",
+                f"   :alt: {image['alt']}",
+                "",
+                f"   {_rst_inline(image['alt'])}",
+                "",
+            ]
+        else:
+            out.append(_rst_inline(line))
+        i += 1
+    # Collapse the blank lines added around tables and figures.
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+
+
+# -- blocks ----------------------------------------------------------------
+
+
+def _markers(page, name):
+    """The regex of block `name` in `page`, and the comment that opens its body."""
+    if page.endswith(".rst"):
+        pattern = rf"(^\.\. BEGIN {name}\n).*?(^\.\. END {name}$)"
+        return re.compile(pattern, re.DOTALL | re.MULTILINE), ".. {}"
+    pattern = rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)"
+    return re.compile(pattern, re.DOTALL), "<!-- {} -->"
+
+
+def missing_blocks(text, page="README.md"):
+    """Names of the blocks of `page` that have no markers in `text`."""
+    return [name for name in PAGES[page] if not _markers(page, name)[0].search(text)]
+
+
+def render_blocks(text, page="README.md"):
+    """Return `text` with every block of `page` whose records exist re-rendered.
+
+    Parameters
+    ----------
+    text : str
+        The page's current content.
+
+    page : str, default="README.md"
+        The page, relative to the repository root: a key of `PAGES`.
+
+    Returns
+    -------
+    text : str
+        `text` with the blocks replaced.
+    """
+    for name, (filenames, renderer) in PAGES[page].items():
+        paths = [RESULTS / filename for filename in filenames]
+        if not all(path.exists() for path in paths):
+            continue
+        body = renderer([json.loads(path.read_text()) for path in paths]).rstrip()
+        pattern, comment = _markers(page, name)
+        if page.endswith(".rst"):
+            body = to_rst(body)
+        sources = ", ".join(f"docs/results/{filename}" for filename in filenames)
+        note = comment.format(
+            f"generated from {sources} by python -m benchmarks.update_readme; "
+            "do not edit"
         )
-        readme = pattern.sub(
-            lambda m, body=body, note=note: f"{m[1]}{note}\n\n{body}\n\n{m[2]}", readme
+        text = pattern.sub(
+            lambda m, body=body, note=note: f"{m[1]}{note}\n\n{body}\n\n{m[2]}", text
         )
-    return readme
+    return text
 
 
 def main(argv=None):
-    """Update README.md in place, or check that it is up to date."""
+    """Update the pages in place, or check that they are up to date."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.update_readme")
     parser.add_argument("--check", action="store_true", help="only compare")
     args = parser.parse_args(argv)
-    path = ROOT / "README.md"
-    current = path.read_text()
-    updated = render_blocks(current)
-    if args.check:
-        if updated != current:
-            print("README.md differs from docs/results/: run the update.")
-            return 1
-        return 0
-    path.write_text(updated)
-    return 0
+    status = 0
+    for page in PAGES:
+        path = ROOT / page
+        current = path.read_text()
+        updated = render_blocks(current, page)
+        for name in missing_blocks(current, page):
+            print(f"{page} has no block {name!r}: add its markers.")
+            status = 1
+        if updated == current:
+            continue
+        if args.check:
+            print(f"{page} differs from docs/results/: run the update.")
+            status = 1
+        else:
+            path.write_text(updated)
+            print(f"Updated {page}")
+    return status
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from docutils import nodes
 DOCS = Path(__file__).resolve().parent
 # Document this checkout, whether or not it is the installed copy of skae.
 sys.path.insert(0, str(DOCS.parent))
+# gallery_warnings, the hook named in sphinx_gallery_conf below.
+sys.path.insert(0, str(DOCS))
 
 import skae  # noqa: E402
 
@@ -69,6 +71,10 @@ sphinx_gallery_conf = {
     "doc_module": ("skae",),
     "backreferences_dir": "generated",
     "image_scrapers": ("matplotlib",),
+    # Any warning an example raises fails it, and the build; the filters are
+    # restored after each example. The examples' own filters still apply.
+    "reset_modules": ("matplotlib", "gallery_warnings.warnings_as_errors"),
+    "reset_modules_order": "both",
     "remove_config_comments": True,
     "min_reported_time": 1,
 }
