@@ -9,6 +9,7 @@ from skae._classifier import AutoencoderClassifier
 from skae._denoising import DenoisingAutoencoder
 from skae._persistence import load, save
 from skae._sparse import SparseAutoencoder
+from skae._variational import VariationalAutoencoder
 
 try:
     __version__ = version("skae")
@@ -20,6 +21,7 @@ __all__ = [
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
+    "VariationalAutoencoder",
     "__version__",
     "load",
     "save",

@@ -127,6 +127,9 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
     Attributes
     ----------
+    n_components_ : int
+        Size of the code of the fitted network.
+
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 
@@ -136,6 +139,9 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
     net_ : skorch.NeuralNet
         The fitted skorch net that holds the module, optimizer and history.
+
+    module_ : torch.nn.Module
+        The fitted torch module, in eval mode.
 
     encoder_ : torch.nn.Module
         The fitted encoder, in eval mode.

@@ -53,7 +53,7 @@ def _scan_memmap(X, mapped):
     return low, high
 
 
-def extends_base_parameters(init):
+def extends_base_parameters(init=None, *, without=()):
     """Give a kind's ``__init__`` the signature of all its parameters.
 
     A kind writes ``__init__(self, n_components=2, *, <its own>, **shared)``
@@ -62,12 +62,17 @@ def extends_base_parameters(init):
     ``help()`` shows becomes the kind's parameters followed by the base's, so
     that the shared parameters and their defaults are written once, in
     ``_BaseAutoencoder.__init__``. Passing an unknown name still raises
-    ``TypeError``, from the base.
+    ``TypeError``, from the base. Base parameters named in `without` are not
+    the kind's (its ``__init__`` deletes them after the base set them).
     """
+    if init is None:
+        return partial(extends_base_parameters, without=without)
     own = inspect.signature(init).parameters
     base = inspect.signature(_BaseAutoencoder.__init__).parameters
     parameters = [p for p in own.values() if p.kind != p.VAR_KEYWORD]
-    parameters += [p for name, p in base.items() if name not in own]
+    parameters += [
+        p for name, p in base.items() if name not in own and name not in without
+    ]
     init.__signature__ = inspect.Signature(parameters)
     return init
 
@@ -395,19 +400,28 @@ class _BaseAutoencoder(
             corrupt=self._corrupt,
             n_features=n_features,
             device=device,
+            callbacks=self._callbacks(),
         )
 
-    def _init_module(self, X):
-        """Start the network from PCA of (a sample of) `X` when ``init="pca"``."""
-        if self.init != "pca":
-            return
-        module, device = plain_module(self.net_), self._net_device()
+    def _callbacks(self):
+        """Seam: the kind's own ``(name, callback)`` pairs for the net."""
+        return []
+
+    def _init_sample(self, X):
+        """At most ``PCA_INIT_ROWS`` seeded random rows of `X`, as a tensor."""
         n_samples = X.shape[0]
         rows = np.arange(n_samples)
         if n_samples > PCA_INIT_ROWS:
             rng = np.random.RandomState(self._seed)
             rows = np.sort(rng.choice(n_samples, PCA_INIT_ROWS, replace=False))
-        centered = rows_to_tensor(X, rows, device)
+        return rows_to_tensor(X, rows, self._net_device())
+
+    def _init_module(self, X):
+        """Start the network from PCA of (a sample of) `X` when ``init="pca"``."""
+        if self.init != "pca":
+            return
+        module = plain_module(self.net_)
+        centered = self._init_sample(X)
         mean = centered.mean(dim=0)
         centered -= mean
         _, _, Vt = torch.linalg.svd(centered, full_matrices=False)

@@ -10,7 +10,13 @@ from skae._autoencoder import AutoencoderTransformer
 from skae._classifier import AutoencoderClassifier
 from skae._denoising import DenoisingAutoencoder
 from skae._sparse import SparseAutoencoder
+from skae._variational import VariationalAutoencoder
 
-AUTOENCODERS = (AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder)
+AUTOENCODERS = (
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+    VariationalAutoencoder,
+)
 ESTIMATORS = (*AUTOENCODERS, AutoencoderClassifier)
 BY_NAME = {cls.__name__: cls for cls in ESTIMATORS}

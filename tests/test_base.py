@@ -119,13 +119,15 @@ def test_fit_decreases_loss(Estimator, X_lowrank):
     assert ae.loss_curve_[-1] < ae.loss_curve_[0]
     assert ae.best_loss_ == min(ae.loss_curve_)
     assert ae.validation_scores_ is None
-    assert_allclose(ae.reconstruction_error_, -ae.score(X_lowrank), rtol=1e-5)
+    X_reconstructed = ae.inverse_transform(ae.transform(X_lowrank))
+    error = np.mean((X_reconstructed - X_lowrank) ** 2)
+    assert_allclose(ae.reconstruction_error_, error, rtol=1e-5)
     assert not ae.encoder_.training and not ae.decoder_.training
 
 
-def test_score_is_negative_reconstruction_mse(Estimator, X_lowrank):
+def test_score_is_negative_reconstruction_mse(ReconstructionEstimator, X_lowrank):
     """Check that score and score_samples are the negative reconstruction MSE."""
-    ae = _fit(Estimator, X_lowrank)
+    ae = _fit(ReconstructionEstimator, X_lowrank)
     X_reconstructed = ae.inverse_transform(ae.transform(X_lowrank))
     errors = ((X_lowrank - X_reconstructed) ** 2).mean(axis=1)
     assert_allclose(ae.score_samples(X_lowrank), -errors, rtol=1e-6)
@@ -401,9 +403,9 @@ def test_inverse_transform_rejects_wrong_width(Estimator, X_lowrank):
         ae.inverse_transform(X_lowrank)
 
 
-def test_bce_rejects_data_outside_unit_interval(Estimator, X_lowrank):
+def test_bce_rejects_data_outside_unit_interval(ReconstructionEstimator, X_lowrank):
     """Check that loss='bce' on data outside [0, 1] suggests MinMaxScaler."""
-    ae = Estimator(**PARAMS, loss="bce", output_activation="sigmoid")
+    ae = ReconstructionEstimator(**PARAMS, loss="bce", output_activation="sigmoid")
     with pytest.raises(ValueError, match=r"needs data in \[0, 1\].*MinMaxScaler"):
         ae.fit(X_lowrank * 2 - 0.5)
     ae.fit(X_lowrank)
@@ -411,15 +413,17 @@ def test_bce_rejects_data_outside_unit_interval(Estimator, X_lowrank):
         ae.transform(X_lowrank * 2 - 0.5)
 
 
-def test_bce_requires_sigmoid_output(Estimator, X_lowrank):
+def test_bce_requires_sigmoid_output(ReconstructionEstimator, X_lowrank):
     """Check that loss='bce' without a sigmoid output raises a clear error."""
     with pytest.raises(ValueError, match="output_activation='sigmoid'"):
-        Estimator(**PARAMS, loss="bce").fit(X_lowrank)
+        ReconstructionEstimator(**PARAMS, loss="bce").fit(X_lowrank)
 
 
-def test_bce_trains_on_unit_interval_data(Estimator, X_lowrank):
+def test_bce_trains_on_unit_interval_data(ReconstructionEstimator, X_lowrank):
     """Check that loss='bce' with sigmoid outputs trains on data in [0, 1]."""
-    ae = _fit(Estimator, X_lowrank, loss="bce", output_activation="sigmoid")
+    ae = _fit(
+        ReconstructionEstimator, X_lowrank, loss="bce", output_activation="sigmoid"
+    )
     X_reconstructed = ae.inverse_transform(ae.transform(X_lowrank))
     assert X_reconstructed.min() >= 0 and X_reconstructed.max() <= 1
 
@@ -435,10 +439,10 @@ def test_bce_trains_on_unit_interval_data(Estimator, X_lowrank):
         ({"device": "tpu-9"}, "not a device torch knows"),
     ],
 )
-def test_fit_rejects_invalid_params(Estimator, X_lowrank, params, match):
+def test_fit_rejects_invalid_params(ReconstructionEstimator, X_lowrank, params, match):
     """Check that invalid parameter values raise a ValueError naming them."""
     with pytest.raises(ValueError, match=match):
-        Estimator(**{**PARAMS, **params}).fit(X_lowrank)
+        ReconstructionEstimator(**{**PARAMS, **params}).fit(X_lowrank)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without GPU")
@@ -505,8 +509,8 @@ def test_pca_init_improves_on_pca(X_lowrank):
     assert ae.reconstruction_error_ < pca_error
 
 
-def test_random_init_is_a_plain_mlp(Estimator, X_lowrank):
+def test_random_init_is_a_plain_mlp(ReconstructionEstimator, X_lowrank):
     """Check that init='random' trains the plain MLP, without the linear maps."""
-    ae = _fit(Estimator, X_lowrank, init="random", max_iter=30)
+    ae = _fit(ReconstructionEstimator, X_lowrank, init="random", max_iter=30)
     assert isinstance(ae.encoder_, torch.nn.Sequential)
     assert ae.loss_curve_[-1] < 0.5 * ae.loss_curve_[0]

@@ -12,6 +12,7 @@ from sklearn.utils._testing import assert_docstring_consistency
 import skae
 from skae import DenoisingAutoencoder, SparseAutoencoder
 from skae._registry import AUTOENCODERS
+from tests.conftest import RECONSTRUCTION_ESTIMATORS
 
 numpydoc_validation = pytest.importorskip("numpydoc.validate")
 
@@ -21,7 +22,15 @@ PUBLIC_SUBMODULES = ["skae.datasets", "skae.model_selection", "skae.plotting"]
 
 # Parameters that only one kind has, so they cannot be compared across kinds.
 KIND_PARAMETERS = ["noise", "noise_level", "clip", "sparsity", "sparsity_weight"]
-KIND_PARAMETERS += ["sparsity_target"]
+KIND_PARAMETERS += ["sparsity_target", "beta", "likelihood"]
+KIND_ATTRIBUTES = ["reconstruction_loss_curve_", "kl_loss_curve_"]
+
+# Shared entries the variational kind words its own way (its codes are
+# distributions, its loss a negative ELBO); the other kinds share them word
+# for word.
+VARIATIONAL_WORDING = ["activation", "init", "early_stopping", "loss_curve_"]
+VARIATIONAL_WORDING += ["validation_scores_", "reconstruction_error_", "encoder_"]
+VARIATIONAL_WORDING += ["decoder_", "loss", "output_activation"]
 
 # numpydoc error codes ignored everywhere, as in scikit-learn's
 # sklearn/tests/test_docstrings.py:
@@ -116,8 +125,13 @@ def test_docstring_public_objects_found():
             {
                 # Everything the kinds share, word for word.
                 "include_params": True,
-                "exclude_params": ["n_components", *KIND_PARAMETERS],
+                "exclude_params": [
+                    "n_components",
+                    *KIND_PARAMETERS,
+                    *VARIATIONAL_WORDING,
+                ],
                 "include_attrs": True,
+                "exclude_attrs": [*KIND_ATTRIBUTES, *VARIATIONAL_WORDING],
             },
             id="shared-parameters-and-attributes",
         ),
@@ -136,8 +150,19 @@ def test_docstring_public_objects_found():
     ],
 )
 def test_docstring_autoencoders_consistent(case):
-    """Check that the three autoencoders document what they share identically."""
+    """Check that the autoencoders document what they share identically."""
     assert_docstring_consistency(AUTOENCODERS, **case)
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_docstring_reconstruction_kinds_consistent():
+    """Check that the kinds with a reconstruction loss also word alike what
+    the variational kind words its own way."""
+    assert_docstring_consistency(
+        RECONSTRUCTION_ESTIMATORS,
+        include_params=VARIATIONAL_WORDING,
+        include_attrs=VARIATIONAL_WORDING,
+    )
 
 
 @pytest.mark.filterwarnings("error::UserWarning")
