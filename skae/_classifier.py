@@ -313,6 +313,15 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
         "encoder_learning_rate_ratio": [Interval(Real, 0, None, closed="left")],
     }
 
+    # What the net_ is built from, besides autoencoder_ and classes_: saving
+    # refuses an estimator in which one of these changed after fit.
+    _network_params = (
+        *_BaseNeuralEstimator._network_params,
+        "head_hidden_layer_sizes",
+        "activation",
+        "freeze_encoder",
+    )
+
     def __init__(
         self,
         autoencoder=None,
@@ -380,20 +389,11 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
             unlabeled = _unlabeled_mask(y, self.unlabeled_label)
             labeled = np.flatnonzero(~unlabeled)
             y_encoded = self._encode_labels(y[labeled], has_unlabeled=unlabeled.any())
-            hidden = check_layer_sizes(
-                self.head_hidden_layer_sizes, "head_hidden_layer_sizes"
-            )
+            # Checked before pretraining, which may take long.
+            check_layer_sizes(self.head_hidden_layer_sizes, "head_hidden_layer_sizes")
             device = self._start()
-            callbacks = [("valid_acc", _ValidAccuracy())] if self.early_stopping else []
             self.autoencoder_ = self._pretrain(X, self._seed)
-            self.net_ = self._make_net(
-                self._build_module(hidden, device),
-                loss=_cross_entropy,
-                n_features=X.shape[1],
-                device=device,
-                callbacks=callbacks,
-                **self._optimizer_groups(),
-            )
+            self.net_ = self._new_net(X.shape[1], device)
             y_full = np.zeros(X.shape[0], dtype=np.int64)
             y_full[labeled] = y_encoded
             dataset = RowDataset(training_data(X, device), y_full, indices=labeled)
@@ -505,8 +505,28 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
             )
         return autoencoder
 
-    def _build_module(self, hidden, device):
+    def _new_net(self, n_features, device):
+        """The uninitialised net of a new classifier for data of `n_features`.
+
+        It builds its module when initialised, from `autoencoder_`, `classes_`
+        and the seed, so that :func:`skae.load` can build the same net from
+        the fitted attributes it read (and check its shapes first).
+        """
+        callbacks = [("valid_acc", _ValidAccuracy())] if self.early_stopping else []
+        return self._make_net(
+            partial(self._build_module, device),
+            loss=_cross_entropy,
+            n_features=n_features,
+            device=device,
+            callbacks=callbacks,
+            **self._optimizer_groups(),
+        )
+
+    def _build_module(self, device):
         """A copy of the pretrained encoder followed by a freshly drawn head."""
+        hidden = check_layer_sizes(
+            self.head_hidden_layer_sizes, "head_hidden_layer_sizes"
+        )
         encoder = copy.deepcopy(self.autoencoder_.encoder_).float()
         # No gradient means Adam skips these weights, weight decay included.
         encoder.requires_grad_(not self.freeze_encoder)

@@ -8,27 +8,39 @@ import json
 import math
 import os
 import pickle
+import re
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
+from functools import partial
 from typing import IO, Any
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
-from skae._base import _BaseAutoencoder
 from skae._engine.runtime import resolve_device
-from skae._registry import AUTOENCODERS
+from skae._estimator import _BaseNeuralEstimator
+from skae._registry import AUTOENCODERS, BY_NAME
 
 __all__ = ["load", "save"]
 
 # Only these classes are ever built by `load`: the class name in a file is a
 # key into this dict, never a name to import.
-_CLASSES = {cls.__name__: cls for cls in AUTOENCODERS}
+_CLASSES = dict(BY_NAME)
+# The classes of nested estimators (a classifier's autoencoder). They hold no
+# estimator themselves, so nesting is one level deep.
+_NESTED_CLASSES = {cls.__name__: cls for cls in AUTOENCODERS}
+
+# A nested estimator is stored in a folder named after its parameter or
+# attribute (``autoencoder_/params.json``, ...).
+_FOLDER = re.compile(r"[A-Za-z0-9_]+/")
 
 FORMAT = "skae"
 FORMAT_VERSION = 1
@@ -60,9 +72,12 @@ def _has_safetensors() -> bool:
     return importlib.util.find_spec("safetensors") is not None
 
 
-def _encode(value: Any, name: str) -> Any:
-    """Turn `value` into plain JSON data, tagging tuples and arrays.
+def _encode(value: Any, name: str, nested: Callable | None = None) -> Any:
+    """Turn `value` into plain JSON data, tagging tuples, arrays and estimators.
 
+    ``nested(estimator, name)`` stores an estimator that is `value` itself
+    (or the estimator inside a :class:`~sklearn.frozen.FrozenEstimator`) and
+    returns the folder it is stored in; without it, estimators are refused.
     Anything else (callables, other objects) is refused: a file that held it
     could only be read back by running code.
     """
@@ -81,6 +96,10 @@ def _encode(value: Any, name: str) -> Any:
             "__ndarray__": [_encode(v, name) for v in value.tolist()],
             "dtype": value.dtype.str,
         }
+    if nested is not None and isinstance(value, FrozenEstimator):
+        return {"__frozen__": {"__estimator__": nested(value.estimator, name)}}
+    if nested is not None and isinstance(value, BaseEstimator):
+        return {"__estimator__": nested(value, name)}
     raise TypeError(
         f"Cannot save {name}={value!r}: skae.save stores values as JSON so that "
         "loading runs no code, and this value is not plain data (None, bool, "
@@ -89,8 +108,9 @@ def _encode(value: Any, name: str) -> Any:
     )
 
 
-def _decode(obj: dict) -> Any:
-    """JSON object hook: rebuild the tuples and arrays tagged by `_encode`."""
+def _decode(obj: dict, resolve: Callable[[Any], Any] | None = None) -> Any:
+    """JSON object hook: rebuild the tuples, arrays and estimators tagged by
+    `_encode`; ``resolve(folder)`` reads a nested estimator (None refuses one)."""
     if obj.keys() == {"__tuple__"}:
         return tuple(obj["__tuple__"])
     if obj.keys() == {"__ndarray__", "dtype"}:
@@ -98,6 +118,20 @@ def _decode(obj: dict) -> Any:
         if dtype.kind not in "biufUO":
             raise ValueError(f"Unsupported array dtype {dtype} in a skae file.")
         return np.asarray(obj["__ndarray__"], dtype=dtype)
+    if obj.keys() == {"__estimator__"}:
+        if resolve is None:
+            raise ValueError(
+                "Not a valid skae file: a nested estimator refers to another one."
+            )
+        return resolve(obj["__estimator__"])
+    if obj.keys() == {"__frozen__"}:
+        # The inner object was decoded first: a nested estimator, if valid.
+        if type(obj["__frozen__"]) not in _NESTED_CLASSES.values():
+            raise ValueError(
+                "Not a valid skae file: it freezes something other than a skae "
+                "autoencoder."
+            )
+        return FrozenEstimator(obj["__frozen__"])
     return obj
 
 
@@ -113,7 +147,7 @@ def _history_default(value: Any) -> Any:
     raise TypeError(f"{value!r} in the training history is not JSON-serialisable")
 
 
-def _fitted_attributes(estimator: _BaseAutoencoder) -> dict[str, Any]:
+def _fitted_attributes(estimator: _BaseNeuralEstimator, nested) -> dict[str, Any]:
     """The fitted attributes other than the net, encoded for JSON."""
     names = [
         name
@@ -121,7 +155,7 @@ def _fitted_attributes(estimator: _BaseAutoencoder) -> dict[str, Any]:
         if name.endswith("_") and not name.startswith("_") and name != "net_"
     ]
     names += [name for name in _PRIVATE_ATTRIBUTES if hasattr(estimator, name)]
-    return {name: _encode(getattr(estimator, name), name) for name in names}
+    return {name: _encode(getattr(estimator, name), name, nested) for name in names}
 
 
 def _tensors(net) -> tuple[dict[str, torch.Tensor], list]:
@@ -146,22 +180,23 @@ def _tensors(net) -> tuple[dict[str, torch.Tensor], list]:
     return tensors, groups
 
 
-def _write_weights(archive: zipfile.ZipFile, tensors: dict[str, torch.Tensor]):
-    """Store tensors with safetensors, or as a torch state dict without it."""
+def _weights_file(tensors: dict[str, torch.Tensor]) -> tuple[str, bytes]:
+    """Name and bytes of the tensors stored with safetensors, or as a torch
+    state dict without it."""
     if _has_safetensors():
         from safetensors.torch import save as save_safetensors
 
-        archive.writestr(SAFETENSORS_FILE, save_safetensors(tensors))
-    else:
-        buffer = io.BytesIO()
-        torch.save(tensors, buffer)
-        archive.writestr(TORCH_FILE, buffer.getvalue())
+        return SAFETENSORS_FILE, save_safetensors(tensors)
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)
+    return TORCH_FILE, buffer.getvalue()
 
 
-def _read_weights(archive: zipfile.ZipFile) -> dict[str, torch.Tensor]:
+def _read_weights(archive: zipfile.ZipFile, folder: str) -> dict[str, torch.Tensor]:
     """Read tensors without running code: safetensors, or `weights_only` torch."""
     names = set(archive.namelist())
-    if SAFETENSORS_FILE in names:
+    safetensors_file, torch_file = folder + SAFETENSORS_FILE, folder + TORCH_FILE
+    if safetensors_file in names:
         if not _has_safetensors():
             raise ImportError(
                 "This file stores its weights with safetensors, which is not "
@@ -171,25 +206,25 @@ def _read_weights(archive: zipfile.ZipFile) -> dict[str, torch.Tensor]:
         from safetensors.torch import load as load_safetensors
 
         try:
-            return load_safetensors(archive.read(SAFETENSORS_FILE))
+            return load_safetensors(archive.read(safetensors_file))
         except SafetensorError as exc:
-            message = f"The {SAFETENSORS_FILE} in this file is damaged: {exc}"
+            message = f"The {safetensors_file} in this file is damaged: {exc}"
             raise ValueError(message) from exc
-    if TORCH_FILE in names:
-        buffer = io.BytesIO(archive.read(TORCH_FILE))
+    if torch_file in names:
+        buffer = io.BytesIO(archive.read(torch_file))
         try:
             # weights_only=True unpickles tensors and plain containers only.
             return torch.load(buffer, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
             raise ValueError(
-                f"The {TORCH_FILE} in this file is damaged, or holds more than "
+                f"The {torch_file} in this file is damaged, or holds more than "
                 "tensors: skae never unpickles anything else, since that could run "
                 "code from the file."
             ) from exc
         except (EOFError, RuntimeError) as exc:
-            message = f"The {TORCH_FILE} in this file is damaged: {exc}"
+            message = f"The {torch_file} in this file is damaged: {exc}"
             raise ValueError(message) from exc
-    raise ValueError(f"The file has no {SAFETENSORS_FILE} or {TORCH_FILE} in it.")
+    raise ValueError(f"The file has no {safetensors_file} or {torch_file} in it.")
 
 
 def _load_device(device: str) -> torch.device:
@@ -204,12 +239,12 @@ def _load_device(device: str) -> torch.device:
         f"The model was saved with device={device!r} but torch sees no CUDA GPU; "
         "loading it on the CPU.",
         DeviceWarning,
-        stacklevel=3,
+        stacklevel=5,  # the caller of `load`, for the outer estimator
     )
     return torch.device("cpu")
 
 
-def _check_attribute_name(estimator: _BaseAutoencoder, name: str) -> None:
+def _check_attribute_name(estimator: _BaseNeuralEstimator, name: str) -> None:
     """Refuse names in a file that are not fitted attributes `save` writes."""
     public = name.endswith("_") and not name.startswith("_") and name != "net_"
     if not (public or name in _PRIVATE_ATTRIBUTES) or hasattr(type(estimator), name):
@@ -270,27 +305,47 @@ def _check_optimizer_groups(stored: Any, fresh: list[dict]) -> None:
         )
 
 
+def _check_module_on_meta(net, module_state, n_features) -> None:
+    """Build the net's module on the meta device, where nothing is allocated,
+    and refuse weights of other shapes and inputs it cannot take.
+
+    A file could otherwise make the net allocate a network of any size before
+    its weights were found not to fit, or load a network that fails on the
+    first call of `transform` or `predict`.
+    """
+    try:
+        with torch.device("meta"):
+            # A module built from a fitted one (a classifier's copy of its
+            # autoencoder's encoder) is copied off the meta device: move it.
+            module = net.module(**net.get_params_for("module")).to("meta").eval()
+    except (AttributeError, RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"The parameters in this file make no network: {exc}") from exc
+    _check_shapes(
+        {key: tuple(value.shape) for key, value in module.state_dict().items()},
+        {key: tuple(value.shape) for key, value in module_state.items()},
+    )
+    dtype = next(module.parameters(), torch.empty(())).dtype
+    try:
+        with torch.no_grad():
+            module(torch.empty((2, n_features), dtype=dtype, device="meta"))
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"The network in this file does not take its n_features_in_={n_features} "
+            f"features: {exc}"
+        ) from exc
+
+
 def _restore_net(estimator, fitted, tensors, groups, history, device):
     """Rebuild the fitted net of `estimator` and load its state into it."""
     estimator._record_network_params()
     estimator.net_ = estimator._new_net(fitted["n_features_in_"], device)
     net = estimator.net_
-    # Shapes first, on the meta device: a file could otherwise make the net
-    # allocate a network of any size before its weights were found not to fit.
-    try:
-        with torch.device("meta"):
-            shapes = net.module(**net.get_params_for("module")).state_dict()
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ValueError(f"The parameters in this file make no network: {exc}") from exc
     module_state = {
         key.removeprefix("module."): value
         for key, value in tensors.items()
         if key.startswith("module.")
     }
-    _check_shapes(
-        {key: tuple(value.shape) for key, value in shapes.items()},
-        {key: tuple(value.shape) for key, value in module_state.items()},
-    )
+    _check_module_on_meta(net, module_state, fitted["n_features_in_"])
     net.initialize()
     net.module_.load_state_dict(module_state, strict=True)
     _check_optimizer_groups(groups, net.optimizer_.state_dict()["param_groups"])
@@ -324,6 +379,54 @@ def _restore_net(estimator, fitted, tensors, groups, history, device):
     net.module_.eval()
 
 
+def _add_entries(entries: dict[str, bytes], estimator, folder: str, nested=None):
+    """Add the zip entries that store `estimator` in `folder` to `entries`.
+
+    ``nested`` stores the estimators among its parameters and fitted
+    attributes (see `_encode`); the outer estimator's folder is ``""``.
+    """
+    params = {
+        key: _encode(value, key, nested)
+        for key, value in estimator.get_params(deep=False).items()
+    }
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "class": type(estimator).__name__,
+        "params": params,
+    }
+    entries[folder + PARAMS_FILE] = _dumps(header)
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return
+    where = f" (in its {folder.removesuffix('/')})" if folder else ""
+    changed = estimator._changed_network_params()
+    if changed:
+        raise ValueError(
+            f"Changed since this estimator was fitted{where}: {changed}, so its "
+            "parameters no longer describe its network and the file would load as "
+            "another model. Set them back, or fit again, before saving."
+        )
+    losses = estimator.loss_curve_ + (estimator.validation_scores_ or [])
+    if not all(math.isfinite(loss) for loss in losses):
+        raise ValueError(
+            f"This estimator's training diverged{where}: its loss_curve_ or "
+            "validation_scores_ holds a non-finite loss, so its weights are not "
+            "usable. Fit it again, with the input scaled or a lower "
+            "learning_rate_init, before saving."
+        )
+    fitted = _fitted_attributes(estimator, nested)
+    tensors, fitted["optimizer_param_groups"] = _tensors(estimator.net_)
+    history = estimator.net_.history.to_list()
+    entries[folder + FITTED_FILE] = _dumps(fitted)
+    entries[folder + HISTORY_FILE] = json.dumps(
+        history, default=_history_default
+    ).encode("utf-8")
+    name, payload = _weights_file(tensors)
+    entries[folder + name] = payload
+
+
 def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
     """Save a skae estimator to a zip file that loads without running code.
 
@@ -332,14 +435,20 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
     weights together with the optimizer state as tensors, in
     ``weights.safetensors`` when the optional ``safetensors`` package is
     installed and in a ``torch.save`` state dict (``weights.pt``) otherwise.
+    A skae autoencoder inside the estimator (the `autoencoder` parameter of
+    :class:`~skae.AutoencoderClassifier`, frozen or not, and its fitted
+    `autoencoder_`) is stored the same way in a folder of its own, such as
+    ``autoencoder_/``, and only once where it is the same object twice.
     Unlike a pickle, such a file can be loaded from an untrusted source.
 
     Parameters
     ----------
-    estimator : AutoencoderTransformer, DenoisingAutoencoder or \
-            SparseAutoencoder
+    estimator : AutoencoderTransformer, DenoisingAutoencoder, \
+            SparseAutoencoder, VariationalAutoencoder or AutoencoderClassifier
         The estimator to save, fitted or not. Its parameters must be plain
-        data: `callbacks` must be None and `random_state` an int or None.
+        data: `callbacks` must be None and `random_state` an int or None. A
+        classifier's `autoencoder` must be None or a skae autoencoder,
+        possibly in a :class:`~sklearn.frozen.FrozenEstimator`.
 
     file : str, path-like or file-like object
         Where to write the zip archive (a ``.skae`` or ``.zip`` suffix is
@@ -349,7 +458,12 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
     ------
     TypeError
         If a parameter or fitted attribute is not plain data, e.g. a callback
-        or a :class:`~numpy.random.RandomState` instance.
+        or a :class:`~numpy.random.RandomState` instance, or if a nested
+        estimator is not a skae autoencoder.
+
+    ValueError
+        If a fitted estimator's training diverged, or a parameter its network
+        was built from changed since it was fitted.
 
     See Also
     --------
@@ -380,48 +494,29 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
         raise TypeError(
             f"skae.save saves skae estimators ({', '.join(_CLASSES)}); got {name}."
         )
-    params = {
-        key: _encode(value, key)
-        for key, value in estimator.get_params(deep=False).items()
-    }
-    header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "class": name,
-        "params": params,
-    }
-    try:
-        check_is_fitted(estimator)
-    except NotFittedError:
-        fitted = None
-    else:
-        changed = estimator._changed_network_params()
-        if changed:
-            raise ValueError(
-                f"Changed since this estimator was fitted: {changed}, so its "
-                "parameters no longer describe its network and the file would "
-                "load as another model. Set them back, or fit again, before saving."
+    entries: dict[str, bytes] = {}
+    folders: dict[int, str] = {}
+
+    def nested(inner, key):
+        """Store the estimator `inner`, found in `key`, once; return its folder."""
+        inner_name = type(inner).__name__
+        if _NESTED_CLASSES.get(inner_name) is not type(inner):
+            raise TypeError(
+                f"Cannot save {key}={inner!r}: skae.save stores a nested "
+                f"estimator only if it is a skae autoencoder "
+                f"({', '.join(_NESTED_CLASSES)}), and this is a {inner_name}. "
+                "Pass a skae autoencoder, or use pickle for files you trust."
             )
-        losses = estimator.loss_curve_ + (estimator.validation_scores_ or [])
-        if not all(math.isfinite(loss) for loss in losses):
-            raise ValueError(
-                "This estimator's training diverged (its loss_curve_ or "
-                "validation_scores_ holds a non-finite loss), so its weights are "
-                "not usable. Fit it again, with the input scaled or a lower "
-                "learning_rate_init, before saving."
-            )
-        fitted = _fitted_attributes(estimator)
-        tensors, groups = _tensors(estimator.net_)
-        fitted["optimizer_param_groups"] = groups
-        history = json.dumps(
-            estimator.net_.history.to_list(), default=_history_default
-        ).encode("utf-8")
+        if id(inner) not in folders:
+            # Parameter and attribute names differ, and each holds one at most.
+            folders[id(inner)] = f"{key}/"
+            _add_entries(entries, inner, folders[id(inner)])
+        return folders[id(inner)]
+
+    _add_entries(entries, estimator, "", nested)
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(PARAMS_FILE, _dumps(header))
-        if fitted is not None:
-            archive.writestr(FITTED_FILE, _dumps(fitted))
-            archive.writestr(HISTORY_FILE, history)
-            _write_weights(archive, tensors)
+        for member, payload in entries.items():
+            archive.writestr(member, payload)
 
 
 def load(file: str | os.PathLike | IO[bytes]):
@@ -429,8 +524,9 @@ def load(file: str | os.PathLike | IO[bytes]):
 
     The class is looked up in a fixed list of skae classes, the parameters
     and fitted attributes are read from JSON and checked, and the weights are
-    read with safetensors or with ``torch.load(weights_only=True)``. A model
-    saved on a GPU loads on the CPU when torch sees no CUDA device.
+    read with safetensors or with ``torch.load(weights_only=True)``. A nested
+    autoencoder (a classifier's) is read the same way from its folder. A
+    model saved on a GPU loads on the CPU when torch sees no CUDA device.
 
     Parameters
     ----------
@@ -440,10 +536,11 @@ def load(file: str | os.PathLike | IO[bytes]):
 
     Returns
     -------
-    estimator : AutoencoderTransformer, DenoisingAutoencoder or \
-            SparseAutoencoder
-        The estimator, fitted if it was fitted when saved. Its `transform`
-        returns exactly what the saved estimator's did.
+    estimator : AutoencoderTransformer, DenoisingAutoencoder, \
+            SparseAutoencoder, VariationalAutoencoder or AutoencoderClassifier
+        The estimator, fitted if it was fitted when saved. Its `transform`,
+        `predict` and `predict_proba` return exactly what the saved
+        estimator's did.
 
     Raises
     ------
@@ -459,11 +556,15 @@ def load(file: str | os.PathLike | IO[bytes]):
     Examples
     --------
     >>> import io
-    >>> from skae import SparseAutoencoder, load, save
+    >>> from skae import AutoencoderClassifier, SparseAutoencoder, load, save
     >>> buffer = io.BytesIO()
     >>> save(SparseAutoencoder(3, sparsity_target=0.1), buffer)
     >>> load(buffer).get_params()["sparsity_target"]
     0.1
+    >>> buffer = io.BytesIO()
+    >>> save(AutoencoderClassifier(SparseAutoencoder(3)), buffer)
+    >>> load(buffer).autoencoder
+    SparseAutoencoder(n_components=3)
     """
     try:
         return _load(file)
@@ -478,34 +579,64 @@ def load(file: str | os.PathLike | IO[bytes]):
 def _load(file: str | os.PathLike | IO[bytes]):
     """:func:`load`, raising whatever a damaged file makes the reading raise."""
     with zipfile.ZipFile(file) as archive:
-        names = set(archive.namelist())
-        if len(names) < len(archive.namelist()):
+        names = archive.namelist()
+        if len(set(names)) < len(names):
             # Readers disagree on which of two same-named entries counts.
             raise ValueError("Not a valid skae file: it has duplicate entries.")
         if PARAMS_FILE not in names:
             raise ValueError(f"Not a skae file: it has no {PARAMS_FILE}.")
-        header = json.loads(archive.read(PARAMS_FILE), object_hook=_decode)
-        if header.get("format") != FORMAT:
-            raise ValueError("Not a skae file: its params.json has no skae header.")
-        if header.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(
-                f"This file has format version {header['format_version']}, newer "
-                f"than the {FORMAT_VERSION} this skae reads: upgrade skae."
-            )
-        cls = _CLASSES.get(header.get("class"))
-        if cls is None:
-            raise ValueError(
-                f"Unknown estimator class {header.get('class')!r}: skae.load builds "
-                f"only {', '.join(_CLASSES)}."
-            )
-        estimator = cls(**header["params"])
-        # Rejects out-of-range values before anything is built from them.
-        estimator._validate_params()
-        if FITTED_FILE not in names:
-            return estimator
-        fitted = json.loads(archive.read(FITTED_FILE), object_hook=_decode)
-        history = json.loads(archive.read(HISTORY_FILE))
-        tensors = _read_weights(archive)
+        nested: dict[str, Any] = {}
+
+        def resolve(folder):
+            """The nested estimator stored in `folder`, read once."""
+            if not (isinstance(folder, str) and _FOLDER.fullmatch(folder)):
+                raise ValueError(
+                    f"Not a valid skae file: {folder!r} is not the folder of a "
+                    "nested estimator."
+                )
+            if folder not in nested:
+                nested[folder] = _read(archive, folder, _NESTED_CLASSES)
+            return nested[folder]
+
+        return _read(archive, "", _CLASSES, resolve)
+
+
+def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
+    """Read the estimator stored in `folder` of `archive`, fitted if it was.
+
+    ``resolve(folder)`` reads the nested estimators it refers to; without it,
+    a reference to one is refused.
+    """
+    names = set(archive.namelist())
+    if folder + PARAMS_FILE not in names:
+        raise ValueError(f"Not a valid skae file: it has no {folder}{PARAMS_FILE}.")
+    payload = archive.read(folder + PARAMS_FILE)
+    # The header is checked before any nested estimator it names is read.
+    header = json.loads(payload)
+    if header.get("format") != FORMAT:
+        message = f"Not a skae file: its {folder}{PARAMS_FILE} has no skae header."
+        raise ValueError(message)
+    if header.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"This file has format version {header['format_version']}, newer "
+            f"than the {FORMAT_VERSION} this skae reads: upgrade skae."
+        )
+    cls = classes.get(header.get("class"))
+    if cls is None:
+        raise ValueError(
+            f"Unknown estimator class {header.get('class')!r} in "
+            f"{folder}{PARAMS_FILE}: skae.load builds only {', '.join(classes)} "
+            "there."
+        )
+    hook = partial(_decode, resolve=resolve)
+    estimator = cls(**json.loads(payload, object_hook=hook)["params"])
+    # Rejects out-of-range values before anything is built from them.
+    estimator._validate_params()
+    if folder + FITTED_FILE not in names:
+        return estimator
+    fitted = json.loads(archive.read(folder + FITTED_FILE), object_hook=hook)
+    history = json.loads(archive.read(folder + HISTORY_FILE))
+    tensors = _read_weights(archive, folder)
     groups = fitted.pop("optimizer_param_groups")
     if (fitted.get("validation_scores_") is not None) != estimator.early_stopping:
         raise ValueError(

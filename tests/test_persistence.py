@@ -12,11 +12,22 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_array_equal
+from sklearn.base import BaseEstimator
+from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from skorch.callbacks import EpochScoring
 from skorch.exceptions import DeviceWarning
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, _persistence, load, save
+from skae import (
+    AutoencoderClassifier,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    _persistence,
+    load,
+    save,
+)
+from skae._registry import ESTIMATORS
 from tests.conftest import FAST_PARAMS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -31,6 +42,36 @@ FITTED_ATTRIBUTES = [
     "best_loss_",
     "reconstruction_error_",
 ]
+
+# A classifier whose autoencoder and head train in a fraction of a second.
+CLASSIFIER_PARAMS = {
+    "head_hidden_layer_sizes": (8,),
+    "max_iter": 5,
+    "batch_size": 32,
+    "random_state": 0,
+}
+
+
+def _labels(X):
+    """Three classes read from the first feature of `X`; every third row
+    unlabeled (-1)."""
+    y = np.digitize(X[:, 0], [0.33, 0.66])
+    y[::3] = -1
+    return y
+
+
+def _make_classifier(**params):
+    """An unfitted fast classifier around an unfitted fast autoencoder."""
+    return AutoencoderClassifier(
+        AutoencoderTransformer(**FAST_PARAMS), **{**CLASSIFIER_PARAMS, **params}
+    )
+
+
+def _fit_fast(Estimator, X, **params):
+    """A fitted `Estimator` (any class of the registry) with fast parameters."""
+    if Estimator is AutoencoderClassifier:
+        return _make_classifier(**params).fit(X, _labels(X))
+    return Estimator(**{**FAST_PARAMS, **params}).fit(X)
 
 
 def _rewrite_member_bytes(path, member, edit):
@@ -58,26 +99,56 @@ def _weights(estimator):
     return {key: value.cpu().numpy() for key, value in state.items()}
 
 
+def _assert_same_params(loaded, original):
+    """Check two estimators have equal parameters, nested estimators included."""
+    assert type(loaded) is type(original)
+    params = loaded.get_params(deep=False)
+    assert params.keys() == original.get_params(deep=False).keys()
+    for name, value in original.get_params(deep=False).items():
+        if isinstance(value, BaseEstimator):
+            _assert_same_params(params[name], value)
+        else:
+            assert params[name] == value, name
+
+
+def _optimizer_groups(estimator):
+    """The settings of the optimizer's parameter groups."""
+    return estimator.net_.optimizer_.state_dict()["param_groups"]
+
+
 def _assert_same_fit(loaded, original, X):
     """Check two estimators have the same params, attributes and outputs."""
-    assert type(loaded) is type(original)
-    assert loaded.get_params() == original.get_params()
+    _assert_same_params(loaded, original)
     for name in FITTED_ATTRIBUTES:
-        assert getattr(loaded, name) == getattr(original, name), name
+        if hasattr(original, name):
+            assert getattr(loaded, name) == getattr(original, name), name
+    assert _optimizer_groups(loaded) == _optimizer_groups(original)
+    if isinstance(original, AutoencoderClassifier):
+        assert_array_equal(loaded.classes_, original.classes_)
+        assert loaded.classes_.dtype == original.classes_.dtype
+        assert_array_equal(loaded.predict_proba(X), original.predict_proba(X))
+        assert_array_equal(loaded.predict(X), original.predict(X))
+        _assert_same_fit(loaded.autoencoder_, original.autoencoder_, X)
+        return
     assert_array_equal(loaded.transform(X), original.transform(X))
     Z = original.transform(X)
     assert_array_equal(loaded.inverse_transform(Z), original.inverse_transform(Z))
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda cls: cls.__name__)
 def test_save_load_round_trip_is_exact(Estimator, dtype, X_lowrank, tmp_path):
-    """Check that a loaded estimator transforms exactly as the saved one."""
+    """Check that a loaded estimator transforms (or predicts) exactly as the
+    saved one, for every estimator class."""
     X = X_lowrank.astype(dtype)
-    estimator = Estimator(**{**FAST_PARAMS, "early_stopping": True}).fit(X)
+    estimator = _fit_fast(Estimator, X, early_stopping=True)
     path = tmp_path / "model.skae"
     save(estimator, path)
     loaded = load(path)
     _assert_same_fit(loaded, estimator, X)
-    assert loaded.transform(X).dtype == dtype
+    if Estimator is AutoencoderClassifier:
+        assert loaded.predict_proba(X).dtype == dtype
+    else:
+        assert loaded.transform(X).dtype == dtype
 
 
 def test_save_load_file_object(X_lowrank):
@@ -510,12 +581,297 @@ def test_save_load_cuda_round_trip(X_lowrank, tmp_path, monkeypatch):
     )
 
 
-def test_save_load_after_load_is_stable(X_lowrank, tmp_path):
+@pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_save_load_after_load_is_stable(Estimator, X_lowrank, tmp_path):
     """Check that saving a loaded estimator writes the same content again."""
-    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    estimator = _fit_fast(Estimator, X_lowrank)
     first, second = tmp_path / "first.skae", tmp_path / "second.skae"
     save(estimator, first)
     save(load(first), second)
     with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
-        for name in ("params.json", "fitted.json", "history.json"):
-            assert a.read(name) == b.read(name), name
+        assert sorted(a.namelist()) == sorted(b.namelist())
+        for name in a.namelist():
+            if name.endswith(".json"):
+                assert a.read(name) == b.read(name), name
+
+
+# AutoencoderClassifier: a nested autoencoder, its own net and class labels.
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("freeze_encoder", [False, True])
+def test_save_load_classifier_round_trip_is_exact(
+    freeze_encoder, early_stopping, X_lowrank, tmp_path
+):
+    """Check that a loaded classifier predicts exactly as the saved one, with
+    the same optimizer groups (one learning rate per group) and frozen weights."""
+    params = {"freeze_encoder": freeze_encoder, "early_stopping": early_stopping}
+    classifier = _fit_fast(AutoencoderClassifier, X_lowrank, **params)
+    path = tmp_path / "model.skae"
+    save(classifier, path)
+    loaded = load(path)
+    _assert_same_fit(loaded, classifier, X_lowrank)
+    assert len(_optimizer_groups(loaded)) == (1 if freeze_encoder else 2)
+    assert loaded.n_iter_ == classifier.n_iter_
+    assert loaded.loss_curve_ == classifier.loss_curve_
+    assert loaded.validation_scores_ == classifier.validation_scores_
+    assert_array_equal(
+        loaded.autoencoder_.transform(X_lowrank),
+        classifier.autoencoder_.transform(X_lowrank),
+    )
+    trainable = [p.requires_grad for p in loaded.encoder_.parameters()]
+    assert trainable == [p.requires_grad for p in classifier.encoder_.parameters()]
+    assert not any(trainable) if freeze_encoder else all(trainable)
+
+
+@pytest.mark.parametrize(
+    "labels, unlabeled_label",
+    [
+        (np.array(["low", "mid", "high"]), "?"),
+        (np.array(["low", "mid", "high"], dtype=object), -1),
+    ],
+    ids=["str", "object"],
+)
+def test_save_load_classifier_string_labels(
+    labels, unlabeled_label, X_lowrank, tmp_path
+):
+    """Check that string class labels come back equal, with their dtype."""
+    codes = np.digitize(X_lowrank[:, 0], [0.33, 0.66])
+    y = labels[codes]
+    y[::3] = unlabeled_label
+    classifier = _make_classifier(unlabeled_label=unlabeled_label).fit(X_lowrank, y)
+    path = tmp_path / "model.skae"
+    save(classifier, path)
+    loaded = load(path)
+    assert loaded.classes_.dtype == classifier.classes_.dtype
+    assert sorted(loaded.classes_) == ["high", "low", "mid"]
+    _assert_same_fit(loaded, classifier, X_lowrank)
+
+
+def test_save_load_unfitted_classifier(X_lowrank, tmp_path):
+    """Check that an unfitted classifier round-trips its parameters, nested
+    autoencoder included, and then fits exactly as the original does."""
+    autoencoder = DenoisingAutoencoder(
+        3, noise_level=0.2, hidden_layer_sizes=(16, 8), max_iter=2
+    )
+    classifier = AutoencoderClassifier(autoencoder, **CLASSIFIER_PARAMS)
+    path = tmp_path / "model.skae"
+    save(classifier, path)
+    loaded = load(path)
+    _assert_same_params(loaded, classifier)
+    assert loaded.autoencoder is not autoencoder
+    with pytest.raises(NotFittedError):
+        loaded.predict(X_lowrank)
+    y = _labels(X_lowrank)
+    assert_array_equal(
+        loaded.fit(X_lowrank, y).predict_proba(X_lowrank),
+        classifier.fit(X_lowrank, y).predict_proba(X_lowrank),
+    )
+
+
+def test_save_load_unfitted_classifier_without_autoencoder(tmp_path):
+    """Check that the default autoencoder=None round-trips as None."""
+    path = tmp_path / "model.skae"
+    save(AutoencoderClassifier(freeze_encoder=True, unlabeled_label="?"), path)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.namelist() == ["params.json"]
+    loaded = load(path)
+    assert loaded.autoencoder is None
+    _assert_same_params(
+        loaded, AutoencoderClassifier(freeze_encoder=True, unlabeled_label="?")
+    )
+
+
+def test_save_load_classifier_writes_nested_autoencoders(X_lowrank, tmp_path):
+    """Check that the autoencoder parameter and the fitted autoencoder_ are
+    stored in folders of their own, referred to from the classifier's JSON."""
+    pytest.importorskip("safetensors")
+    path = tmp_path / "model.skae"
+    save(_fit_fast(AutoencoderClassifier, X_lowrank), path)
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        header = json.loads(archive.read("params.json"))
+        fitted = json.loads(archive.read("fitted.json"))
+    assert names == {
+        f"{folder}{name}"
+        for folder in ("", "autoencoder_/")
+        for name in (
+            "params.json",
+            "fitted.json",
+            "history.json",
+            "weights.safetensors",
+        )
+    } | {"autoencoder/params.json"}
+    assert header["params"]["autoencoder"] == {"__estimator__": "autoencoder/"}
+    assert fitted["autoencoder_"] == {"__estimator__": "autoencoder_/"}
+
+
+def test_save_load_classifier_with_frozen_autoencoder(X_lowrank, tmp_path):
+    """Check that a frozen fitted autoencoder is stored once, and loads as one
+    object that is both the frozen parameter and autoencoder_."""
+    autoencoder = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    classifier = AutoencoderClassifier(
+        FrozenEstimator(autoencoder), **CLASSIFIER_PARAMS
+    )
+    classifier.fit(X_lowrank, _labels(X_lowrank))
+    path = tmp_path / "model.skae"
+    save(classifier, path)
+    with zipfile.ZipFile(path) as archive:
+        folders = {name.split("/")[0] for name in archive.namelist() if "/" in name}
+    assert folders == {"autoencoder"}
+    loaded = load(path)
+    _assert_same_fit(loaded, classifier, X_lowrank)
+    assert isinstance(loaded.autoencoder, FrozenEstimator)
+    assert loaded.autoencoder.estimator is loaded.autoencoder_
+    assert_array_equal(
+        loaded.autoencoder_.transform(X_lowrank), autoencoder.transform(X_lowrank)
+    )
+
+
+@pytest.mark.parametrize(
+    "autoencoder",
+    [
+        PCA(2),
+        FrozenEstimator(PCA(2).fit(np.eye(3))),
+        AutoencoderClassifier(),
+        FrozenEstimator(FrozenEstimator(AutoencoderTransformer())),
+    ],
+    ids=["pca", "frozen-pca", "classifier", "frozen-twice"],
+)
+def test_save_refuses_nested_estimators_other_than_skae_autoencoders(
+    autoencoder, tmp_path
+):
+    """Check that a classifier around another kind of estimator is refused
+    with a clear TypeError, and no file is written."""
+    classifier = AutoencoderClassifier(autoencoder)
+    with pytest.raises(
+        TypeError, match=r"Cannot save autoencoder=.*only if it is a skae autoencoder"
+    ):
+        save(classifier, tmp_path / "model.skae")
+    assert not (tmp_path / "model.skae").exists()
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda estimator: estimator.set_params(head_hidden_layer_sizes=(16,)),
+            "Changed since this estimator was fitted: head_hidden_layer_sizes",
+        ),
+        (
+            lambda estimator: estimator.set_params(freeze_encoder=True),
+            "Changed since this estimator was fitted: freeze_encoder",
+        ),
+        (
+            lambda estimator: estimator.autoencoder_.set_params(activation="relu"),
+            r"Changed since this estimator was fitted \(in its autoencoder_\): "
+            "activation",
+        ),
+    ],
+    ids=["head", "freeze", "nested"],
+)
+def test_save_refuses_a_changed_classifier(edit, message, X_lowrank, tmp_path):
+    """Check that save refuses a classifier, or its autoencoder_, whose
+    parameters no longer describe its network."""
+    classifier = _fit_fast(AutoencoderClassifier, X_lowrank)
+    edit(classifier)
+    with pytest.raises(ValueError, match=message):
+        save(classifier, tmp_path / "model.skae")
+
+
+def _set_fitted(name, value):
+    """An edit of fitted.json that sets attribute `name` to `value`."""
+    return lambda data: {**data, name: value}
+
+
+@pytest.mark.parametrize(
+    "member, edit, message",
+    [
+        # A head of 20000 x 20000 is refused from the shapes alone.
+        (
+            "params.json",
+            _set_param("head_hidden_layer_sizes", {"__tuple__": [20_000, 20_000]}),
+            r"head.0.bias has shape \(8,\) in the file, and the parameters make it "
+            r"\(20000,\)",
+        ),
+        (
+            "fitted.json",
+            _set_fitted("classes_", {"__ndarray__": [0, 1, 2, 3], "dtype": "<i8"}),
+            r"head.2.bias has shape \(3,\) in the file, and the parameters make it "
+            r"\(4,\)",
+        ),
+        (
+            "fitted.json",
+            _set_fitted("n_features_in_", 3),
+            "does not take its n_features_in_=3 features",
+        ),
+        (
+            "fitted.json",
+            lambda data: {k: v for k, v in data.items() if k != "autoencoder_"},
+            "make no network: .* has no attribute 'autoencoder_'",
+        ),
+        (
+            "fitted.json",
+            _set_fitted("autoencoder_", {"__estimator__": "../autoencoder_/"}),
+            "'../autoencoder_/' is not the folder of a nested estimator",
+        ),
+        (
+            "fitted.json",
+            _set_fitted("autoencoder_", {"__estimator__": "missing/"}),
+            "it has no missing/params.json",
+        ),
+        (
+            "params.json",
+            _set_param("autoencoder", {"__frozen__": 3}),
+            "freezes something other than a skae autoencoder",
+        ),
+        (
+            "autoencoder_/params.json",
+            lambda data: {**data, "class": "AutoencoderClassifier"},
+            "Unknown estimator class 'AutoencoderClassifier' in "
+            "autoencoder_/params.json",
+        ),
+        (
+            "autoencoder_/params.json",
+            _set_param("activation", {"__estimator__": "autoencoder/"}),
+            "a nested estimator refers to another one",
+        ),
+        (
+            "autoencoder_/fitted.json",
+            _set_fitted("n_features_in_", 4),
+            r"decoder.linear.bias has shape \(10,\) in the file",
+        ),
+    ],
+    ids=[
+        "huge-head",
+        "extra-class",
+        "feature-count",
+        "no-autoencoder",
+        "folder-escape",
+        "missing-folder",
+        "frozen-number",
+        "nested-classifier",
+        "nested-nesting",
+        "nested-weights",
+    ],
+)
+def test_load_refuses_damaged_classifier_files(
+    member, edit, message, X_lowrank, tmp_path
+):
+    """Check that a damaged classifier file, or a damaged nested autoencoder in
+    it, gets a ValueError naming the problem, before any network is built."""
+    path = tmp_path / "model.skae"
+    save(_fit_fast(AutoencoderClassifier, X_lowrank), path)
+    _rewrite_member(path, member, edit)
+    with pytest.raises(ValueError, match=message):
+        load(path)
+
+
+def test_load_refuses_a_classifier_with_an_unfitted_autoencoder_(X_lowrank, tmp_path):
+    """Check that a classifier file whose autoencoder_ lost its fitted state is
+    refused with a ValueError."""
+    path = tmp_path / "model.skae"
+    save(_fit_fast(AutoencoderClassifier, X_lowrank), path)
+    _rewrite_member_bytes(path, "autoencoder_/fitted.json", lambda _: None)
+    with pytest.raises(ValueError, match=r"make no network: .*net_"):
+        load(path)
