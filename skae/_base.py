@@ -421,6 +421,13 @@ class _BaseAutoencoder(
         if self.init != "pca":
             return
         module = plain_module(self.net_)
+        if not hasattr(module, "init_linear"):
+            raise TypeError(
+                f"init='pca' starts the network from PCA through the module's "
+                f"init_linear(components, mean, scores), which "
+                f"{type(module).__name__} does not have. Set init='random', or "
+                "give the module that method."
+            )
         centered = self._init_sample(X)
         mean = centered.mean(dim=0)
         centered -= mean

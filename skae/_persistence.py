@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
+from skae._base import _BaseAutoencoder
 from skae._engine.runtime import resolve_device
 from skae._estimator import _BaseNeuralEstimator
 from skae._registry import AUTOENCODERS, BY_NAME
@@ -490,9 +491,11 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
     ('AutoencoderTransformer', (200, 4))
     """
     name = type(estimator).__name__
-    if _CLASSES.get(name) is not type(estimator):
+    own_kind = isinstance(estimator, _BaseAutoencoder) and name not in _CLASSES
+    if _CLASSES.get(name) is not type(estimator) and not own_kind:
         raise TypeError(
-            f"skae.save saves skae estimators ({', '.join(_CLASSES)}); got {name}."
+            f"skae.save saves skae estimators ({', '.join(_CLASSES)}) and "
+            f"autoencoder kinds derived from them; got {name}."
         )
     entries: dict[str, bytes] = {}
     folders: dict[int, str] = {}
@@ -519,10 +522,11 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
             archive.writestr(member, payload)
 
 
-def load(file: str | os.PathLike | IO[bytes]):
+def load(file: str | os.PathLike | IO[bytes], *, classes=()):
     """Load an estimator saved by :func:`save`, without running code from the file.
 
-    The class is looked up in a fixed list of skae classes, the parameters
+    The class is looked up in a fixed list of skae classes (and the
+    `classes` passed), the parameters
     and fitted attributes are read from JSON and checked, and the weights are
     read with safetensors or with ``torch.load(weights_only=True)``. A nested
     autoencoder (a classifier's) is read the same way from its folder. A
@@ -533,6 +537,11 @@ def load(file: str | os.PathLike | IO[bytes]):
     file : str, path-like or file-like object
         The zip archive written by :func:`save`, or a binary file object
         opened for reading.
+
+    classes : sequence of classes, default=()
+        Autoencoder kinds of your own (subclasses of a skae autoencoder, see
+        the User Guide's "Writing your own kind") that the file may name, in
+        addition to skae's. Only classes passed here are ever built.
 
     Returns
     -------
@@ -566,8 +575,11 @@ def load(file: str | os.PathLike | IO[bytes]):
     >>> load(buffer).autoencoder
     SparseAutoencoder(n_components=3)
     """
+    extra = {cls.__name__: cls for cls in classes}
+    if not all(issubclass(cls, _BaseAutoencoder) for cls in extra.values()):
+        raise TypeError("classes must be subclasses of skae's autoencoders.")
     try:
-        return _load(file)
+        return _load(file, {**extra, **_CLASSES})
     except ValueError:
         raise
     except _MALFORMED as exc:
@@ -576,7 +588,7 @@ def load(file: str | os.PathLike | IO[bytes]):
         ) from exc
 
 
-def _load(file: str | os.PathLike | IO[bytes]):
+def _load(file: str | os.PathLike | IO[bytes], classes: dict):
     """:func:`load`, raising whatever a damaged file makes the reading raise."""
     with zipfile.ZipFile(file) as archive:
         names = archive.namelist()
@@ -598,7 +610,7 @@ def _load(file: str | os.PathLike | IO[bytes]):
                 nested[folder] = _read(archive, folder, _NESTED_CLASSES)
             return nested[folder]
 
-        return _read(archive, "", _CLASSES, resolve)
+        return _read(archive, "", classes, resolve)
 
 
 def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
@@ -626,7 +638,7 @@ def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
         raise ValueError(
             f"Unknown estimator class {header.get('class')!r} in "
             f"{folder}{PARAMS_FILE}: skae.load builds only {', '.join(classes)} "
-            "there."
+            "there. Pass a kind of your own with load(file, classes=[...])."
         )
     hook = partial(_decode, resolve=resolve)
     estimator = cls(**json.loads(payload, object_hook=hook)["params"])
