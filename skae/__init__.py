@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from skae._autoencoder import AutoencoderTransformer
 from skae._classifier import AutoencoderClassifier
 from skae._denoising import DenoisingAutoencoder
+from skae._impute import AutoencoderImputer
 from skae._persistence import load, save
 from skae._sparse import SparseAutoencoder
 from skae._variational import VariationalAutoencoder
@@ -18,6 +19,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "AutoencoderClassifier",
+    "AutoencoderImputer",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
     "SparseAutoencoder",

@@ -4,10 +4,12 @@
 
 import inspect
 import math
+import warnings
 from functools import partial
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn import get_config
@@ -42,15 +44,25 @@ MAX_ABS_VALUE = 1e15
 RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 
 
-def _scan_memmap(X, mapped):
+def _scan_memmap(X, mapped, allow_nan):
     """Check a memory-mapped `X` for NaN/inf chunk by chunk; return its range."""
     low, high = np.inf, -np.inf
     for rows in iter_chunks(X.shape[0], max(1, RELEASE_BYTES // X[:1].nbytes)):
         block = X[rows]
-        assert_all_finite(block, input_name="X")
-        low, high = min(low, block.min()), max(high, block.max())
+        assert_all_finite(block, allow_nan=allow_nan, input_name="X")
+        low, high = min(low, _value_range(block)[0]), max(high, _value_range(block)[1])
         release_pages(mapped)
     return low, high
+
+
+def _value_range(X):
+    """The smallest and largest value of `X`, ignoring NaN (0, 0 if none)."""
+    if sp.issparse(X):
+        return X.min(), X.max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN array
+        low, high = np.nanmin(X), np.nanmax(X)
+    return (0.0, 0.0) if np.isnan(low) else (low, high)
 
 
 def extends_base_parameters(init=None, *, without=()):
@@ -75,6 +87,20 @@ def extends_base_parameters(init=None, *, without=()):
     ]
     init.__signature__ = inspect.Signature(parameters)
     return init
+
+
+def without_parameters(cls, names):
+    """`cls`'s parameter constraints and network parameters, less `names`.
+
+    For a kind whose ``__init__`` drops some of the base's parameters (see
+    :func:`extends_base_parameters`).
+    """
+    constraints = {
+        name: constraint
+        for name, constraint in cls._parameter_constraints.items()
+        if name not in names
+    }
+    return constraints, tuple(p for p in cls._network_params if p not in names)
 
 
 class _BaseAutoencoder(
@@ -119,6 +145,9 @@ class _BaseAutoencoder(
         "callbacks": [list, None],
         "accelerator": [HasMethods(["prepare", "backward", "unwrap_model"]), None],
     }
+
+    # Whether NaN marks missing values the kind learns around (an imputer).
+    _missing_values_allowed = False
 
     _network_params = (
         *_BaseNeuralEstimator._network_params,
@@ -325,6 +354,10 @@ class _BaseAutoencoder(
 
     def _build_module(self, n_features):
         """Seam: the torch module for data of `n_features` (an MLP pair here)."""
+        return self._mlp_module(n_features, output_activation=self.output_activation)
+
+    def _mlp_module(self, n_features, *, output_activation):
+        """The MLP encoder/decoder pair the parameters describe."""
         return MLPAutoencoder(
             n_features,
             self.n_components,
@@ -333,7 +366,7 @@ class _BaseAutoencoder(
             ),
             activation=self.activation,
             code_activation=self._code_activation(),
-            output_activation=self.output_activation,
+            output_activation=output_activation,
             linear_residual=self.init == "pca",
         )
 
@@ -485,7 +518,8 @@ class _BaseAutoencoder(
         goes through ``validate_data``, which raises scikit-learn's usual error.
         """
         plain = (
-            type(X) is np.ndarray
+            not self._missing_values_allowed
+            and type(X) is np.ndarray
             and X.ndim == 2
             and X.dtype in FLOAT_DTYPES
             and X.shape[0] > 0
@@ -511,13 +545,16 @@ class _BaseAutoencoder(
         """``validate_data`` for any input; return it with its range when needed."""
         low = high = None
         mapped = shared_memmap(X)
+        finite = "allow-nan" if self._missing_values_allowed else True
+        if mapped is not None:
+            finite = False  # scanned chunk by chunk below
         try:
             X = validate_data(
                 self,
                 X,
                 accept_sparse=("csr", "csc"),
                 dtype="numeric" if mapped is not None else FLOAT_DTYPES,
-                ensure_all_finite=mapped is None,
+                ensure_all_finite=finite,
                 reset=reset,
             )
         except ValueError as exc:
@@ -529,9 +566,9 @@ class _BaseAutoencoder(
                 "ColumnTransformer."
             ) from exc
         if mapped is not None:
-            low, high = _scan_memmap(X, mapped)
+            low, high = _scan_memmap(X, mapped, self._missing_values_allowed)
         elif fitting or self._unit_range_needed():
-            low, high = X.min(), X.max()
+            low, high = _value_range(X)
         return X, low, high
 
     @staticmethod

@@ -82,6 +82,9 @@ def _encode(value: Any, name: str, nested: Callable | None = None) -> Any:
     Anything else (callables, other objects) is refused: a file that held it
     could only be read back by running code.
     """
+    if isinstance(value, float) and not math.isfinite(value):
+        # Strict JSON has no NaN or infinity (an imputer's missing_values).
+        return {"__float__": repr(value)}
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, np.generic):
@@ -114,6 +117,10 @@ def _decode(obj: dict, resolve: Callable[[Any], Any] | None = None) -> Any:
     `_encode`; ``resolve(folder)`` reads a nested estimator (None refuses one)."""
     if obj.keys() == {"__tuple__"}:
         return tuple(obj["__tuple__"])
+    if obj.keys() == {"__float__"}:
+        if obj["__float__"] not in ("nan", "inf", "-inf"):
+            raise ValueError("Not a valid skae file: a tagged float is not one.")
+        return float(obj["__float__"])
     if obj.keys() == {"__ndarray__", "dtype"}:
         dtype = np.dtype(obj["dtype"])
         if dtype.kind not in "biufUO":

@@ -9,6 +9,7 @@ each, and the API docs are checked against it. A new kind is added here.
 from skae._autoencoder import AutoencoderTransformer
 from skae._classifier import AutoencoderClassifier
 from skae._denoising import DenoisingAutoencoder
+from skae._impute import AutoencoderImputer
 from skae._sparse import SparseAutoencoder
 from skae._variational import VariationalAutoencoder
 
@@ -18,5 +19,5 @@ AUTOENCODERS = (
     SparseAutoencoder,
     VariationalAutoencoder,
 )
-ESTIMATORS = (*AUTOENCODERS, AutoencoderClassifier)
+ESTIMATORS = (*AUTOENCODERS, AutoencoderImputer, AutoencoderClassifier)
 BY_NAME = {cls.__name__: cls for cls in ESTIMATORS}

@@ -9,7 +9,11 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 
-from skae._base import _BaseAutoencoder, extends_base_parameters
+from skae._base import (
+    _BaseAutoencoder,
+    extends_base_parameters,
+    without_parameters,
+)
 from skae._compat import Interval, StrOptions
 from skae._engine.callbacks import plain_module
 from skae._engine.runtime import make_seed
@@ -282,17 +286,13 @@ class VariationalAutoencoder(_BaseAutoencoder):
     """
 
     _parameter_constraints: dict = {
-        **{
-            name: constraint
-            for name, constraint in _BaseAutoencoder._parameter_constraints.items()
-            if name not in _NOT_PARAMETERS
-        },
+        **without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[0],
         "beta": [Interval(Real, 0, None, closed="left")],
         "likelihood": [StrOptions({"gaussian", "bernoulli"})],
     }
 
     _network_params = (
-        *(p for p in _BaseAutoencoder._network_params if p not in _NOT_PARAMETERS),
+        *without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[1],
         "likelihood",
     )
 

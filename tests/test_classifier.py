@@ -4,7 +4,6 @@
 
 import pickle
 import re
-import warnings
 
 import numpy as np
 import pytest
@@ -12,11 +11,10 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import AutoencoderClassifier, AutoencoderTransformer, DenoisingAutoencoder
 
@@ -58,27 +56,6 @@ def _state(module):
 def _same_weights(a, b):
     """Whether two state dicts hold identical tensors."""
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-# In check_classifiers_classes scikit-learn labels a binary problem {-1, 1} and
-# exempts only its own semi-supervised classifiers by name, so the checks run
-# with unlabeled_label=None; -1 as the unlabeled marker is tested below.
-@parametrize_with_checks(
-    [
-        AutoencoderClassifier(
-            AutoencoderTransformer(
-                n_components=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0
-            ),
-            unlabeled_label=None,
-            **{**FAST_PARAMS, "max_iter": 10},
-        )
-    ]
-)
-def test_classifier_compatible_estimator(estimator, check):
-    """Check that the classifier passes scikit-learn's compatibility checks."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
 
 
 def test_classifier_learns(blobs):

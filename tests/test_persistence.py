@@ -107,6 +107,8 @@ def _assert_same_params(loaded, original):
     for name, value in original.get_params(deep=False).items():
         if isinstance(value, BaseEstimator):
             _assert_same_params(params[name], value)
+        elif isinstance(value, float) and np.isnan(value):
+            assert np.isnan(params[name]), name  # an imputer's missing_values
         else:
             assert params[name] == value, name
 
@@ -131,8 +133,9 @@ def _assert_same_fit(loaded, original, X):
         _assert_same_fit(loaded.autoencoder_, original.autoencoder_, X)
         return
     assert_array_equal(loaded.transform(X), original.transform(X))
-    Z = original.transform(X)
-    assert_array_equal(loaded.inverse_transform(Z), original.inverse_transform(Z))
+    if hasattr(original, "inverse_transform"):  # not an imputer
+        Z = original.transform(X)
+        assert_array_equal(loaded.inverse_transform(Z), original.inverse_transform(Z))
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda cls: cls.__name__)

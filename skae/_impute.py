@@ -1,0 +1,419 @@
+"""AutoencoderImputer: missing values filled by a masked denoising autoencoder."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from numbers import Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from skae._base import (
+    _BaseAutoencoder,
+    extends_base_parameters,
+    without_parameters,
+)
+from skae._compat import Interval, _check_feature_names_in
+from skae._engine.callbacks import plain_module
+from skae._estimator import check_layer_sizes
+from skae._modules.masked import MaskedAutoencoder
+
+# The imputer standardises its input itself and reconstructs in those units.
+_NOT_PARAMETERS = ("loss", "output_activation")
+
+
+def _never(estimator):
+    """An imputer has no inverse transform."""
+    return False
+
+
+class AutoencoderImputer(_BaseAutoencoder):
+    """Imputation of missing values with a masked denoising autoencoder.
+
+    The autoencoder is trained to reconstruct the observed values of each row
+    from the row with a random fraction `mask_fraction` of them hidden, as in
+    MIDA [1]_ and masked-autoencoder pretraining; missing values are never
+    targets. `transform` then fills each missing value with the network's
+    reconstruction of its row and leaves the observed values untouched, bit
+    for bit. Each feature is standardised inside (with the mean and standard
+    deviation of its observed values), so raw tabular data works. The API
+    follows :mod:`sklearn.impute`.
+
+    Read more in the :ref:`User Guide <imputer>`.
+
+    Parameters
+    ----------
+    n_components : int, default=16
+        Size of the code. Codes wider than the input are fine: masking keeps
+        the network from copying its input.
+
+    missing_values : int or float, default=np.nan
+        The placeholder for the missing values, as in
+        :class:`~sklearn.impute.SimpleImputer`. Other placeholders than NaN
+        are turned into NaN before training and imputation.
+
+    mask_fraction : float, default=0.2
+        Fraction of the observed values hidden (set missing) at random in
+        each training batch; the network learns to fill them in.
+
+    add_indicator : bool, default=False
+        Whether to append binary columns that mark the missing values of the
+        features that had some at fit, as
+        :class:`~sklearn.impute.MissingIndicator` does.
+
+    keep_empty_features : bool, default=False
+        Whether features with no observed value at fit are kept in the
+        output, filled with 0, instead of being dropped, as in
+        :class:`~sklearn.impute.SimpleImputer`.
+
+    hidden_layer_sizes : int or tuple of int, default=(512, 256)
+        Widths of the encoder's hidden layers, from the input inward. The
+        decoder mirrors them. ``()`` gives a single linear map each way.
+
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
+            default="gelu"
+        Activation after every hidden layer.
+
+    init : {"pca", "random"}, default="pca"
+        How the network starts. ``"pca"`` starts it from PCA of a sample of the
+        standardised training data (missing values at the mean), with the
+        nonlinear corrections at zero; ``"random"`` is a plain MLP with
+        PyTorch's default random initialisation.
+
+    alpha : float, default=0.0
+        L2 penalty (weight decay) on the network's weights, passed to the Adam
+        optimizer as ``weight_decay``.
+
+    batch_size : int, default=256
+        Size of the minibatches. Fewer samples than `batch_size` make a single,
+        smaller batch.
+
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimizer.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data), as in
+        :class:`~sklearn.neural_network.MLPRegressor`. Training stops sooner
+        when the loss stops improving (see `tol` and `n_iter_no_change`).
+
+    early_stopping : bool, default=False
+        Whether to hold out `validation_fraction` of the training rows and
+        stop when their reconstruction error stops improving, restoring the
+        best weights seen. `partial_fit` does not support it.
+
+    validation_fraction : float, default=0.1
+        Proportion of the training data held out for early stopping. Only
+        used if `early_stopping` is True.
+
+    n_iter_no_change : int, default=10
+        Number of epochs without an improvement of at least `tol` before
+        training stops.
+
+    tol : float, default=1e-4
+        Relative improvement of the monitored loss (validation loss with
+        `early_stopping`, training loss otherwise) below which an epoch counts
+        as no improvement.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and the
+        masking. Pass an int for reproducible results across calls. ``None``
+        draws a fresh seed from the operating system. Global numpy, python and
+        torch RNG states are never changed.
+        See :term:`Glossary <random_state>`.
+
+    device : str, default="cpu"
+        Torch device to train and infer on: ``"cpu"``, ``"cuda"``,
+        ``"cuda:<index>"``, or ``"auto"`` for a GPU when one is available.
+
+    verbose : int, default=0
+        0 is silent; 1 or more prints a per-epoch log and a progress bar
+        (through skorch).
+
+    warm_start : bool, default=False
+        When True, a further call to `fit` continues training the current
+        network instead of starting afresh. See :term:`the Glossary
+        <warm_start>`.
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) for
+        power users, e.g. a learning-rate scheduler or checkpointing. They are
+        copied at `fit`, so the objects passed here are left untouched.
+
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face accelerate (skorch's
+        :class:`~skorch.hf.AccelerateMixin`), e.g. on several GPUs. It places
+        the network, so `device` is ignored. :func:`skae.save` needs
+        ``accelerator=None``.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Size of the code of the fitted network.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    empty_features_ : ndarray of shape (`n_features_in_`,)
+        Whether each feature had no observed value at fit.
+
+    indicator_features_ : ndarray of shape (n_indicator_features,) or None
+        Indices of the features whose missing values are marked in the
+        appended indicator columns (those with missing values at fit), when
+        `add_indicator` is True; else None.
+
+    net_ : skorch.NeuralNet
+        The fitted skorch net that holds the module, optimizer and history.
+
+    module_ : torch.nn.Module
+        The fitted torch module, in eval mode.
+
+    encoder_ : torch.nn.Module
+        The fitted encoder (of standardised, mean-filled rows).
+
+    decoder_ : torch.nn.Module
+        The fitted decoder (to standardised values).
+
+    n_iter_ : int
+        Number of whole epochs trained.
+
+    loss_curve_ : list of float
+        Training loss at the end of each epoch: the mean squared error on the
+        observed values, in standardised units.
+
+    validation_scores_ : list of float or None
+        Negative validation loss at each epoch when `early_stopping` is True,
+        else None.
+
+    best_validation_score_ : float or None
+        Best of `validation_scores_`, else None.
+
+    best_loss_ : float or None
+        Lowest monitored loss. None if Ctrl-C interrupted the first epoch.
+
+    reconstruction_error_ : float
+        Mean squared error on the observed training values, in standardised
+        units, after fitting.
+
+    See Also
+    --------
+    sklearn.impute.SimpleImputer : Imputation by a column statistic.
+    sklearn.impute.KNNImputer : Imputation from the nearest rows.
+    sklearn.impute.IterativeImputer : Imputation by regressing each feature
+        on the others in turn.
+    DenoisingAutoencoder : The masking autoencoder, as a transformer to codes.
+
+    Notes
+    -----
+    The loss is the mean squared error over the observed values of each
+    batch, in standardised units, so that every feature counts alike;
+    hidden and missing values enter the encoder as their feature's mean.
+    `score_samples` is the negative of that error per row, without masking.
+    The standardisation uses at most 10,000 randomly chosen training rows.
+
+    Training runs in float32 on `device`; `transform` returns the dtype of
+    its input (float32 or float64). With an int `random_state`, two fits on
+    the CPU give identical results.
+
+    References
+    ----------
+    .. [1] L. Gondara and K. Wang, "MIDA: Multiple imputation using denoising
+       autoencoders", PAKDD, 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderImputer
+    >>> X = load_digits().data[:500] / 16
+    >>> X_missing = X.copy()
+    >>> X_missing[np.random.RandomState(0).rand(*X.shape) < 0.2] = np.nan
+    >>> imputer = AutoencoderImputer(max_iter=5, random_state=0)
+    >>> X_filled = imputer.fit_transform(X_missing)
+    >>> X_filled.shape, bool(np.isnan(X_filled).any())
+    ((500, 64), False)
+    """
+
+    _parameter_constraints: dict = {
+        **without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[0],
+        "missing_values": [Real],
+        "mask_fraction": [Interval(Real, 0, 1, closed="left")],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+    }
+
+    _network_params = without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[1]
+
+    _missing_values_allowed = True
+
+    @extends_base_parameters(without=_NOT_PARAMETERS)
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        missing_values=np.nan,
+        mask_fraction=0.2,
+        add_indicator=False,
+        keep_empty_features=False,
+        **shared,
+    ):
+        super().__init__(n_components, **shared)
+        del self.loss, self.output_activation  # standardised MSE, identity
+        self.missing_values = missing_values
+        self.mask_fraction = mask_fraction
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+
+    def transform(self, X):
+        """Fill the missing values of `X`; leave its observed values as they are.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_out)
+            `X` with its missing values filled, in its dtype; features empty
+            at fit are dropped (or filled with 0 with `keep_empty_features`)
+            and the indicator columns appended with `add_indicator`.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        missing = np.isnan(X)
+        X_imputed = X.copy()
+        rows = np.flatnonzero(missing.any(axis=1))
+        if len(rows):
+            X_rows = X[rows]
+            predicted = self._predict(self._reconstruct, X_rows)
+            X_imputed[rows] = np.where(missing[rows], predicted, X_rows)
+        if self.keep_empty_features:
+            X_imputed[:, self.empty_features_] = 0
+        else:
+            X_imputed = X_imputed[:, ~self.empty_features_]
+        if self.indicator_features_ is not None:
+            indicator = missing[:, self.indicator_features_].astype(X.dtype)
+            X_imputed = np.hstack([X_imputed, indicator])
+        return X_imputed
+
+    @available_if(_never)
+    def inverse_transform(self, X):
+        """Not available: an imputer has no inverse transform.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_out)
+            Ignored.
+
+        Returns
+        -------
+        X_original : ndarray
+            Never returned: the method is hidden (``hasattr`` is False).
+        """
+
+    def get_feature_names_out(self, input_features=None):
+        """Get output feature names for transformation.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input features, as for any scikit-learn transformer.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The input feature names (less the empty ones unless
+            `keep_empty_features`), then the indicator's.
+        """
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        kept = names if self.keep_empty_features else names[~self.empty_features_]
+        if self.indicator_features_ is None:
+            return kept
+        indicator = [f"missingindicator_{name}" for name in names]
+        indicator = np.asarray(indicator, dtype=object)[self.indicator_features_]
+        return np.concatenate([kept, indicator])
+
+    def _validate_input(self, X, *, reset, fitting=False):
+        """Validate `X` with missing values as NaN; at a first fit, note the
+        empty features and fit the indicator."""
+        if sp.issparse(X):
+            raise TypeError(
+                "AutoencoderImputer needs dense data; a sparse matrix was "
+                "passed. Convert it with X.toarray() if it fits in memory."
+            )
+        X = super()._validate_input(X, reset=reset, fitting=fitting)
+        if not np.isnan(self.missing_values):
+            X = np.where(X == self.missing_values, np.nan, X)
+        if fitting and reset:
+            missing = np.isnan(X)
+            self.empty_features_ = missing.all(axis=0)
+            self.indicator_features_ = None
+            if self.add_indicator:
+                self.indicator_features_ = np.flatnonzero(missing.any(axis=0))
+        return X
+
+    def _build_module(self, n_features):
+        """The MLP pair behind the standardising, mean-filling wrapper."""
+        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        inner = self._mlp_module(n_features, output_activation="identity")
+        return MaskedAutoencoder(inner, n_features)
+
+    def _loss(self, output, X, *, training):
+        """Mean squared error on the observed values, standardised."""
+        X_reconstructed, _ = output
+        target = plain_module(self.net_).standardize(X)
+        observed = ~torch.isnan(target)
+        squared = torch.where(observed, X_reconstructed - target, 0.0).square()
+        return squared.sum() / observed.sum().clamp_min(1)
+
+    def _corrupt(self, X):
+        """Hide a random `mask_fraction` of the values (set them to NaN)."""
+        return X.masked_fill(torch.rand_like(X) < self.mask_fraction, float("nan"))
+
+    def _check_params(self, n_features):
+        """Check the layer sizes (the loss is fixed)."""
+        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+
+    def _unit_range_needed(self):
+        """Any range: the imputer standardises its input."""
+        return None
+
+    def _init_sample(self, X):
+        """The sample, standardised with its missing values at the mean."""
+        return plain_module(self.net_).filled(super()._init_sample(X))
+
+    def _init_module(self, X):
+        """Set the standardisation from a sample, then start from PCA."""
+        plain_module(self.net_).set_scaling(super()._init_sample(X))
+        super()._init_module(X)
+
+    @staticmethod
+    def _reconstruct(module, X):
+        """Reconstructions of a batch with gaps, in the data's units."""
+        return module.decode(module.encode(X))
+
+    @staticmethod
+    def _negative_errors(module, X):
+        """Per-row negative mean squared error on the observed values."""
+        target = module.standardize(X)
+        observed = ~torch.isnan(target)
+        X_reconstructed = module.inner.decode(module.encode(X))
+        squared = torch.where(observed, X_reconstructed - target, 0.0).square()
+        return -squared.sum(dim=1) / observed.sum(dim=1).clamp_min(1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

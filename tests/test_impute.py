@@ -1,0 +1,142 @@
+"""AutoencoderImputer: what it fills, what it leaves, and what it learns from."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+import skae
+from skae import AutoencoderImputer
+
+PARAMS = {"hidden_layer_sizes": (32,), "batch_size": 32, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def low_rank():
+    """A 400 x 12 matrix of rank 3, in units far from 1, with 20% holes."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 3)) @ rng.normal(size=(3, 12)) * 50 + 1000
+    missing = rng.rand(*X.shape) < 0.2
+    X_missing = X.copy()
+    X_missing[missing] = np.nan
+    return X, X_missing, missing
+
+
+@pytest.fixture(scope="module")
+def fitted(low_rank):
+    """An imputer fitted on the matrix with holes."""
+    _, X_missing, _ = low_rank
+    return AutoencoderImputer(4, max_iter=150, **PARAMS).fit(X_missing)
+
+
+def test_impute_leaves_observed_values_untouched(low_rank, fitted, dtype):
+    """Check that transform fills every hole, keeps the dtype and changes no
+    observed value, bit for bit."""
+    _, X_missing, missing = low_rank
+    X_missing = X_missing.astype(dtype)
+    X_imputed = fitted.transform(X_missing)
+    assert X_imputed.dtype == dtype
+    assert not np.isnan(X_imputed).any()
+    assert_array_equal(X_imputed[~missing], X_missing[~missing])
+
+
+def test_impute_low_rank_far_better_than_the_mean(low_rank, fitted):
+    """Check that a low-rank matrix is filled far better than by column means."""
+    X, X_missing, missing = low_rank
+    error = np.sqrt(np.mean((fitted.transform(X_missing) - X)[missing] ** 2))
+    mean_error = np.sqrt(
+        np.mean((SimpleImputer().fit_transform(X_missing) - X)[missing] ** 2)
+    )
+    assert error < 0.5 * mean_error
+
+
+def test_impute_never_learns_from_missing_entries(low_rank):
+    """Check that missing entries are never targets: a placeholder instead of
+    NaN, whatever its value, gives the same fit, and the loss has no gradient
+    with respect to the reconstruction of a missing entry."""
+    _, X_missing, missing = low_rank
+    reference = AutoencoderImputer(4, max_iter=3, **PARAMS).fit(X_missing)
+    for placeholder in (-1.0, 12345.0):
+        X_placeheld = np.where(missing, placeholder, X_missing)
+        imputer = AutoencoderImputer(
+            4, missing_values=placeholder, max_iter=3, **PARAMS
+        ).fit(X_placeheld)
+        assert_array_equal(
+            imputer.transform(X_placeheld), reference.transform(X_missing)
+        )
+    X_batch = torch.from_numpy(X_missing[:16].astype(np.float32))
+    X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
+    reference._loss((X_reconstructed, None), X_batch, training=True).backward()
+    gradient = X_reconstructed.grad.numpy()
+    assert (gradient[missing[:16]] == 0).all()
+    assert (gradient[~missing[:16]] != 0).any()
+
+
+def test_impute_empty_features_and_indicator(low_rank):
+    """Check keep_empty_features and add_indicator, with feature names, as in
+    SimpleImputer."""
+    _, X_missing, _ = low_rank
+    X_missing = X_missing.copy()
+    X_missing[:, 2] = np.nan
+    columns = [f"x{i}" for i in range(12)]
+    df = pd.DataFrame(X_missing, columns=columns)
+    dropped = AutoencoderImputer(4, max_iter=2, add_indicator=True, **PARAMS)
+    out = dropped.set_output(transform="pandas").fit(df).transform(df)
+    names = [c for c in columns if c != "x2"]
+    assert list(out.columns) == names + [f"missingindicator_{c}" for c in columns]
+    assert_array_equal(out.iloc[:, 11:].to_numpy(), np.isnan(X_missing))
+    kept = AutoencoderImputer(4, max_iter=2, keep_empty_features=True, **PARAMS)
+    out = kept.fit_transform(X_missing)
+    assert out.shape == (400, 12)
+    assert_array_equal(out[:, 2], 0)
+
+
+def test_impute_in_a_pipeline_and_grid_search(low_rank):
+    """Check that the imputer precedes a classifier in a pipeline and a search."""
+    X, X_missing, _ = low_rank
+    y = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    pipe = make_pipeline(
+        AutoencoderImputer(max_iter=3, **PARAMS), LogisticRegression(max_iter=500)
+    )
+    search = GridSearchCV(pipe, {"autoencoderimputer__n_components": [2, 4]}, cv=2)
+    assert search.fit(X_missing, y).score(X_missing, y) > 0.5
+
+
+def test_impute_saves_and_loads_exactly(low_rank, fitted):
+    """Check that skae.save and skae.load give the same imputations."""
+    _, X_missing, _ = low_rank
+    buffer = io.BytesIO()
+    skae.save(fitted, buffer)
+    buffer.seek(0)
+    loaded = skae.load(buffer)
+    assert_array_equal(loaded.transform(X_missing), fitted.transform(X_missing))
+
+
+def test_impute_refuses_sparse_input(low_rank):
+    """Check that sparse input gets a clear error."""
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="needs dense data"):
+        AutoencoderImputer(max_iter=2, **PARAMS).fit(sp.csr_matrix(np.eye(5)))
+
+
+def test_impute_has_no_inverse_transform(fitted):
+    """Check that an imputer does not pretend to invert itself."""
+    assert not hasattr(fitted, "inverse_transform")
+
+
+def test_impute_score_is_the_observed_error(low_rank, fitted):
+    """Check that score_samples is the negative error on observed values only."""
+    _, X_missing, _ = low_rank
+    scores = fitted.score_samples(X_missing)
+    assert scores.shape == (400,) and np.isfinite(scores).all()
+    assert_allclose(fitted.reconstruction_error_, -scores.mean(), rtol=1e-5)
