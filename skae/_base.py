@@ -30,6 +30,7 @@ from skae._engine.data import (
 )
 from skae._engine.runtime import broadcast_from_main
 from skae._estimator import FLOAT_DTYPES, _BaseNeuralEstimator, check_layer_sizes
+from skae._modules.conv import ConvAutoencoder
 from skae._modules.mlp import ACTIVATIONS, MLPAutoencoder
 
 # init="pca" computes PCA on at most this many randomly chosen rows: enough
@@ -63,6 +64,35 @@ def _value_range(X):
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN array
         low, high = np.nanmin(X), np.nanmax(X)
     return (0.0, 0.0) if np.isnan(low) else (low, high)
+
+
+def check_image_shape(image_shape, n_features):
+    """Return `image_shape` as ``(channels, height, width)``.
+
+    One side may be -1, inferred from `n_features` as in ``numpy.reshape``.
+    Refuse a shape that is not 2 or 3 positive ints, or whose pixels are not
+    `n_features`, with an error naming both.
+    """
+    shape = tuple(image_shape)
+    sides_ok = all(
+        isinstance(side, Integral) and (side >= 1 or side == -1) for side in shape
+    )
+    if len(shape) not in (2, 3) or not sides_ok or shape.count(-1) > 1:
+        raise ValueError(
+            f"image_shape must be (height, width) or (channels, height, width) "
+            f"of positive ints (one of them may be -1); got {image_shape!r}."
+        )
+    shape = (1, *shape) if len(shape) == 2 else shape
+    known = -math.prod(shape) if -1 in shape else math.prod(shape)
+    if -1 in shape and n_features % known == 0:
+        shape = tuple(n_features // known if side == -1 else side for side in shape)
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)!r} does not fit the {n_features} "
+            "features of X: pass rows of images flattened in C-order "
+            "(images.reshape(n_samples, -1)), or fix image_shape."
+        )
+    return shape
 
 
 def extends_base_parameters(init=None, *, without=()):
@@ -138,6 +168,8 @@ class _BaseAutoencoder(
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "image_shape": ["array-like", None],
+        "conv_channels": ["array-like"],
         "output_activation": [StrOptions({"identity", "sigmoid"})],
         "init": [StrOptions({"pca", "random"})],
         "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
@@ -154,6 +186,8 @@ class _BaseAutoencoder(
         "n_components",
         "hidden_layer_sizes",
         "activation",
+        "image_shape",
+        "conv_channels",
         "output_activation",
         "init",
     )
@@ -164,6 +198,8 @@ class _BaseAutoencoder(
         *,
         hidden_layer_sizes=(512, 256),
         activation="gelu",
+        image_shape=None,
+        conv_channels=(32, 64),
         output_activation="identity",
         init="pca",
         loss="mse",
@@ -186,6 +222,8 @@ class _BaseAutoencoder(
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
         self.output_activation = output_activation
         self.init = init
         self.loss = loss
@@ -357,17 +395,28 @@ class _BaseAutoencoder(
         return self._mlp_module(n_features, output_activation=self.output_activation)
 
     def _mlp_module(self, n_features, *, output_activation):
-        """The MLP encoder/decoder pair the parameters describe."""
+        """The encoder/decoder pair the parameters describe: an MLP, or a
+        convolutional network when `image_shape` is set."""
+        common = {
+            "activation": self.activation,
+            "code_activation": self._code_activation(),
+            "output_activation": output_activation,
+            "linear_residual": self.init == "pca",
+        }
+        if self.image_shape is not None:
+            return ConvAutoencoder(
+                check_image_shape(self.image_shape, n_features),
+                self.n_components,
+                channels=check_layer_sizes(self.conv_channels, "conv_channels"),
+                **common,
+            )
         return MLPAutoencoder(
             n_features,
             self.n_components,
             hidden_layer_sizes=check_layer_sizes(
                 self.hidden_layer_sizes, "hidden_layer_sizes"
             ),
-            activation=self.activation,
-            code_activation=self._code_activation(),
-            output_activation=output_activation,
-            linear_residual=self.init == "pca",
+            **common,
         )
 
     def _loss(self, output, X, *, training):
@@ -398,12 +447,19 @@ class _BaseAutoencoder(
         Runs before any training, on every call to `fit` and `partial_fit`.
         A kind with parameters of its own extends it.
         """
-        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        self._check_network_shape(n_features)
         if self.loss == "bce" and self.output_activation != "sigmoid":
             raise ValueError(
                 "loss='bce' compares probabilities, so it needs "
                 "output_activation='sigmoid'."
             )
+
+    def _check_network_shape(self, n_features):
+        """Check the layer sizes, and the image shape against `n_features`."""
+        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        if self.image_shape is not None:
+            check_image_shape(self.image_shape, n_features)
+            check_layer_sizes(self.conv_channels, "conv_channels")
 
     def _unit_range_needed(self):
         """Seam: the reason the data must lie in [0, 1] (e.g. a loss), or None."""

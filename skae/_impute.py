@@ -21,7 +21,7 @@ from skae._estimator import check_layer_sizes
 from skae._modules.masked import MaskedAutoencoder
 
 # The imputer standardises its input itself and reconstructs in those units.
-_NOT_PARAMETERS = ("loss", "output_activation")
+_NOT_PARAMETERS = ("loss", "output_activation", "image_shape", "conv_channels")
 
 
 def _never(estimator):

@@ -64,6 +64,20 @@ class SparseAutoencoder(_BaseAutoencoder):
         layers and ``loss="mse"`` makes a linear autoencoder, whose optimum
         spans the same subspace as PCA.
 
+    image_shape : tuple of int or None, default=None
+        Shape of each sample as an image, ``(height, width)`` or
+        ``(channels, height, width)``, for a convolutional network. Rows stay
+        flat: `X` has one image per row, flattened in C-order (as
+        ``images.reshape(n_samples, -1)`` gives), so the estimator works after
+        a scaler and in pipelines as before. ``None`` uses the MLP of
+        `hidden_layer_sizes`.
+
+    conv_channels : tuple of int, default=(32, 64)
+        Channels of the convolutional stages, from the input inward; each
+        stage halves the height and width (3x3 kernels, stride 2), and the
+        decoder mirrors them. Only used when `image_shape` is set, in which
+        case `hidden_layer_sizes` is not used.
+
     output_activation : {"identity", "sigmoid"}, default="identity"
         Activation of the decoder's last layer. ``"sigmoid"`` bounds the
         reconstruction to [0, 1], which suits data scaled by MinMaxScaler and

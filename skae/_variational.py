@@ -11,6 +11,7 @@ from skorch.callbacks import Callback
 
 from skae._base import (
     _BaseAutoencoder,
+    check_image_shape,
     extends_base_parameters,
     without_parameters,
 )
@@ -85,6 +86,20 @@ class VariationalAutoencoder(_BaseAutoencoder):
         Activation after every hidden layer. No hidden layers and a Gaussian
         likelihood make a linear variational autoencoder, whose optimum is
         probabilistic PCA's.
+
+    image_shape : tuple of int or None, default=None
+        Shape of each sample as an image, ``(height, width)`` or
+        ``(channels, height, width)``, for a convolutional network. Rows stay
+        flat: `X` has one image per row, flattened in C-order (as
+        ``images.reshape(n_samples, -1)`` gives), so the estimator works after
+        a scaler and in pipelines as before. ``None`` uses the MLP of
+        `hidden_layer_sizes`.
+
+    conv_channels : tuple of int, default=(32, 64)
+        Channels of the convolutional stages, from the input inward; each
+        stage halves the height and width (3x3 kernels, stride 2), and the
+        decoder mirrors them. Only used when `image_shape` is set, in which
+        case `hidden_layer_sizes` is not used.
 
     init : {"pca", "random"}, default="pca"
         How the network starts. ``"pca"`` gives the encoder's mean and the
@@ -419,6 +434,12 @@ class VariationalAutoencoder(_BaseAutoencoder):
             activation=self.activation,
             likelihood=self.likelihood,
             linear_residual=self.init == "pca",
+            image_shape=(
+                None
+                if self.image_shape is None
+                else check_image_shape(self.image_shape, n_features)
+            ),
+            channels=check_layer_sizes(self.conv_channels, "conv_channels"),
         )
 
     def _loss(self, output, X, *, training):
@@ -431,8 +452,8 @@ class VariationalAutoencoder(_BaseAutoencoder):
         return [("elbo_terms", _ELBOTerms())]
 
     def _check_params(self, n_features):
-        """Check the layer sizes (the likelihood replaces the loss checks)."""
-        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        """Check the network's shape (the likelihood replaces the loss checks)."""
+        self._check_network_shape(n_features)
 
     def _unit_range_needed(self):
         """A Bernoulli likelihood needs data in [0, 1]."""

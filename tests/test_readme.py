@@ -9,10 +9,11 @@ import re
 import pytest
 
 import skae
+import skae._registry
 from benchmarks.update_readme import PAGES, ROOT, missing_blocks, render_blocks
 
 README = (ROOT / "README.md").read_text()
-AUTOENCODERS = ("AutoencoderTransformer", "DenoisingAutoencoder", "SparseAutoencoder")
+AUTOENCODERS = tuple(cls.__name__ for cls in skae._registry.AUTOENCODERS)
 # How many lines of README.md a reader sees before scrolling.
 FIRST_SCREEN = 30
 

@@ -53,47 +53,26 @@ class LinearResidual(nn.Module):
         """The activated sum of the linear map and the correction."""
         return self.activation(self.linear(X) + self.mlp(X))
 
+    @torch.no_grad()
+    def zero_correction(self) -> None:
+        """Zero the correction's last layer with weights: the map is then linear."""
+        last = [layer for layer in self.mlp.modules() if hasattr(layer, "weight")][-1]
+        last.weight.zero_()
+        last.bias.zero_()
 
-class MLPAutoencoder(nn.Module):
-    """An MLP encoder and a mirrored MLP decoder.
+
+class EncoderDecoder(nn.Module):
+    """What every skae autoencoder module does with its ``encoder`` and
+    ``decoder`` (set by a subclass, one per network family).
 
     ``forward`` returns ``(X_reconstructed, Z)`` so that a loss can use both the
     reconstruction and the code (for a sparsity penalty, say); ``encode`` and
-    ``decode`` are the two halves, which every skae autoencoder module has. With
-    ``linear_residual``, the encoder and the decoder are each a linear map plus
-    an MLP correction (:class:`LinearResidual`), so that :meth:`init_linear`
-    can start the model from a linear solution such as PCA's.
+    ``decode`` are the two halves. When both halves are :class:`LinearResidual`
+    (``linear_residual=True``), :meth:`init_linear` starts the model from a
+    linear solution such as PCA's.
     """
 
-    def __init__(
-        self,
-        n_features: int,
-        n_components: int,
-        hidden_layer_sizes: Sequence[int] = (),
-        activation: str = "relu",
-        code_activation: str = "identity",
-        output_activation: str = "identity",
-        linear_residual: bool = False,
-    ) -> None:
-        super().__init__()
-        self.code_activation = code_activation
-        hidden = list(hidden_layer_sizes)
-        encoder_sizes = [n_features, *hidden, n_components]
-        decoder_sizes = [n_components, *hidden[::-1], n_features]
-        if not linear_residual:
-            self.encoder = make_mlp(encoder_sizes, activation, code_activation)
-            self.decoder = make_mlp(decoder_sizes, activation, output_activation)
-            return
-        self.encoder = LinearResidual(
-            nn.Linear(n_features, n_components),
-            make_mlp(encoder_sizes, activation, "identity"),
-            code_activation,
-        )
-        self.decoder = LinearResidual(
-            nn.Linear(n_components, n_features),
-            make_mlp(decoder_sizes, activation, "identity"),
-            output_activation,
-        )
+    code_activation = "identity"
 
     def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode then decode ``X``; return the reconstruction and the code."""
@@ -133,10 +112,46 @@ class MLPAutoencoder(nn.Module):
         encoder.linear.bias.copy_(shift - components @ mean)
         decoder.linear.weight.copy_(components.T)
         decoder.linear.bias.copy_(mean - components.T @ shift)
-        for residual in (encoder, decoder):
-            last = residual.mlp[-1]
-            last.weight.zero_()
-            last.bias.zero_()
+        encoder.zero_correction()
+        decoder.zero_correction()
+
+
+class MLPAutoencoder(EncoderDecoder):
+    """An MLP encoder and a mirrored MLP decoder.
+
+    With ``linear_residual``, the encoder and the decoder are each a linear map
+    plus an MLP correction (:class:`LinearResidual`), for ``init_linear``.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_components: int,
+        hidden_layer_sizes: Sequence[int] = (),
+        activation: str = "relu",
+        code_activation: str = "identity",
+        output_activation: str = "identity",
+        linear_residual: bool = False,
+    ) -> None:
+        super().__init__()
+        self.code_activation = code_activation
+        hidden = list(hidden_layer_sizes)
+        encoder_sizes = [n_features, *hidden, n_components]
+        decoder_sizes = [n_components, *hidden[::-1], n_features]
+        if not linear_residual:
+            self.encoder = make_mlp(encoder_sizes, activation, code_activation)
+            self.decoder = make_mlp(decoder_sizes, activation, output_activation)
+            return
+        self.encoder = LinearResidual(
+            nn.Linear(n_features, n_components),
+            make_mlp(encoder_sizes, activation, "identity"),
+            code_activation,
+        )
+        self.decoder = LinearResidual(
+            nn.Linear(n_components, n_features),
+            make_mlp(decoder_sizes, activation, "identity"),
+            output_activation,
+        )
 
 
 class EncoderClassifier(nn.Module):

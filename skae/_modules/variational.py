@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from skae._modules.conv import conv_decoder, conv_trunk
 from skae._modules.mlp import LinearResidual, make_mlp
 
 LOG_2PI = math.log(2 * math.pi)
@@ -18,29 +19,25 @@ LOG_VARIANCE_RANGE = (-30.0, 20.0)
 
 
 class GaussianEncoder(nn.Module):
-    """An MLP trunk with two heads: the mean and log-variance of q(z | x).
+    """A trunk (an MLP or convolutions) with two heads: the mean and
+    log-variance of q(z | x).
 
-    With ``linear_residual``, a linear map of the input is added to the mean,
-    so that :meth:`VariationalAutoencoderModule.init_linear` can start the
-    codes from (whitened) PCA scores.
+    ``width`` is the trunk's output width. With ``linear_residual``, a linear
+    map of the input is added to the mean, so that
+    :meth:`VariationalAutoencoderModule.init_linear` can start the codes from
+    (whitened) PCA scores.
     """
 
     def __init__(
         self,
+        trunk: nn.Module,
+        width: int,
         n_features: int,
         n_components: int,
-        hidden_layer_sizes: Sequence[int] = (),
-        activation: str = "relu",
         linear_residual: bool = False,
     ) -> None:
         super().__init__()
-        hidden = list(hidden_layer_sizes)
-        self.trunk = (
-            make_mlp([n_features, *hidden], activation, activation)
-            if hidden
-            else nn.Identity()
-        )
-        width = hidden[-1] if hidden else n_features
+        self.trunk = trunk
         self.mean = nn.Linear(width, n_components)
         self.log_variance = nn.Linear(width, n_components)
         self.linear = nn.Linear(n_features, n_components) if linear_residual else None
@@ -78,22 +75,28 @@ class VariationalAutoencoderModule(nn.Module):
         activation: str = "relu",
         likelihood: str = "gaussian",
         linear_residual: bool = False,
+        image_shape: Sequence[int] | None = None,
+        channels: Sequence[int] = (32, 64),
     ) -> None:
         super().__init__()
         self.likelihood = likelihood
         hidden = list(hidden_layer_sizes)
+        if image_shape is not None:
+            trunk, width = conv_trunk(image_shape, channels, activation)
+            decoder = conv_decoder(n_components, image_shape, channels, activation)
+        else:
+            trunk = make_mlp([n_features, *hidden], activation, activation)
+            width = hidden[-1] if hidden else n_features
+            decoder_sizes = [n_components, *hidden[::-1], n_features]
+            decoder = make_mlp(decoder_sizes, activation, "identity")
         self.encoder = GaussianEncoder(
-            n_features, n_components, hidden, activation, linear_residual
+            trunk, width, n_features, n_components, linear_residual
         )
-        decoder_sizes = [n_components, *hidden[::-1], n_features]
+        self.decoder = decoder
         if linear_residual:
             self.decoder = LinearResidual(
-                nn.Linear(n_components, n_features),
-                make_mlp(decoder_sizes, activation, "identity"),
-                "identity",
+                nn.Linear(n_components, n_features), decoder, "identity"
             )
-        else:
-            self.decoder = make_mlp(decoder_sizes, activation, "identity")
         # log sigma^2 of the isotropic Gaussian noise (unused for Bernoulli).
         self.log_noise_variance = nn.Parameter(torch.zeros(()))
         self.epoch_terms: torch.Tensor | None = None
@@ -203,6 +206,4 @@ class VariationalAutoencoderModule(nn.Module):
         encoder.log_variance.bias.fill_(math.log(1e-2))
         decoder.linear.weight.copy_(components.T * scale)
         decoder.linear.bias.copy_(mean)
-        last = decoder.mlp[-1]
-        last.weight.zero_()
-        last.bias.zero_()
+        decoder.zero_correction()
