@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skae.plotting import CodeActivationDisplay, ReconstructionDisplay
+
 # One colour and marker per model, the same in every figure.
 STYLES = {
     "PCA": {"color": "0.35", "marker": "s", "linestyle": "--"},
@@ -106,22 +108,30 @@ def plot_accuracy(record, path):
     plt.close(fig)
 
 
-def _image_grid(rows, labels, path, title):
-    """Draw `rows` (lists of images) as a labelled grid."""
+def _image_rows(record, path, title, *, noisy, reconstructions, show_error):
+    """Draw the stored images: originals (and noisy inputs), then each model's."""
     plt = _pyplot()
-    n_rows, n_cols = len(rows), len(rows[0])
-    height = 0.9 * n_rows + 0.5
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(0.9 * n_cols + 1.4, height))
-    for i, (images, label) in enumerate(zip(rows, labels, strict=True)):
-        for j, image in enumerate(images):
-            ax = axes[i, j]
-            ax.imshow(image, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    # Leave room at the top for the title (half an inch).
-    fig.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - 0.5 / height))
+    original = _images(record["images"]["original"])
+    n_images, height, width = original.shape
+    flat = {
+        SHORT[model]: _images(encoded) for model, encoded in reconstructions.items()
+    }
+    n_rows = 1 + (noisy is not None) + len(flat) * (2 if show_error else 1)
+    figure_height = 0.9 * n_rows + 0.5
+    fig, ax = plt.subplots(figsize=(0.9 * n_images + 1.4, figure_height))
+    display = ReconstructionDisplay.from_reconstructions(
+        original.reshape(n_images, -1),
+        {name: images.reshape(n_images, -1) for name, images in flat.items()},
+        X_noisy=None if noisy is None else _images(noisy).reshape(n_images, -1),
+        indices=range(n_images),
+        image_shape=(height, width),
+        show_error=show_error,
+        ax=ax,
+        imshow_kw={"vmin": 0, "vmax": 1},
+    )
+    display.ax_.tick_params(axis="y", labelsize=8)
+    display.ax_.set_title(title, fontsize=10)
+    fig.tight_layout(pad=0.3)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
 
@@ -129,28 +139,31 @@ def _image_grid(rows, labels, path, title):
 def plot_reconstructions(record, path):
     """Originals, then each model's reconstructions and absolute errors."""
     images = record["images"]
-    original = _images(images["original"])
-    rows, labels = [original], ["original"]
-    for model, encoded in images["reconstructed"].items():
-        reconstructed = _images(encoded)
-        rows += [reconstructed, np.abs(reconstructed - original)]
-        labels += [SHORT[model], f"|error|\n{SHORT[model]}"]
     title = _title(
         record, f"Reconstructions at k={images['k']} (darker = larger error)"
     )
-    _image_grid(rows, labels, path, title)
+    _image_rows(
+        record,
+        path,
+        title,
+        noisy=None,
+        reconstructions=images["reconstructed"],
+        show_error=True,
+    )
 
 
 def plot_denoising(record, path):
-    """Noisy test inputs, their clean originals and each model's output."""
+    """Clean test inputs, their noisy copies and each model's output."""
     images = record["images"]
-    rows = [_images(images["original"]), _images(images["noisy"])]
-    labels = ["clean", "noisy input"]
-    for model, encoded in images["denoised"].items():
-        rows.append(_images(encoded))
-        labels.append(SHORT[model])
     title = f"Denoising at k={images['k']}, noise {record['data']['noise']}"
-    _image_grid(rows, labels, path, _title(record, title))
+    _image_rows(
+        record,
+        path,
+        _title(record, title),
+        noisy=images["noisy"],
+        reconstructions=images["denoised"],
+        show_error=False,
+    )
 
 
 def plot_activations(record, path, k=None):
@@ -160,24 +173,20 @@ def plot_activations(record, path, k=None):
     if k is None:
         k = max(x for x in ks if x <= 32) if min(ks) <= 32 else ks[0]
     bins = record["settings"]["activation_bins"]
-    edges = np.linspace(-1, 1, bins + 1)
-    centres = (edges[:-1] + edges[1:]) / 2
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for model in ("AutoencoderTransformer", "SparseAutoencoder"):
         rows = [r for r in record["results"] if r["model"] == model and r["k"] == k]
         if not rows:
             continue
         (row,) = rows
-        density = np.asarray(row["activation_density"])
-        label = f"{SHORT[model]} ({row['near_zero_fraction']:.0%} near zero)"
-        color = STYLES[model]["color"]
-        ax.step(centres, density, where="mid", label=label, color=color)
-    ax.set_yscale("log")
-    ax.set_xlabel("code value z / max|z|")
-    ax.set_ylabel("density")
+        # The record holds the histogram of z / max|z| over [-1, 1].
+        CodeActivationDisplay(
+            row["activation_density"],
+            np.linspace(-1, 1, bins + 1),
+            near_zero_fraction=row["near_zero_fraction"],
+            name=SHORT[model],
+        ).plot(ax=ax, stairs_kw={"color": STYLES[model]["color"]})
     ax.set_title(_title(record, f"Code activations at k={k}"))
-    ax.grid(True, alpha=0.3)
-    ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)

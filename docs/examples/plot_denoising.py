@@ -30,6 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
+from skae.plotting import ReconstructionDisplay
 
 # Few epochs keep the example fast; the autoencoders warn that they could
 # train longer.
@@ -83,15 +84,17 @@ for name, X_denoised in reconstructions.items():
     print(f"{name:>22}: MSE {np.mean((X_denoised - X_test) ** 2):.4f}")
 
 # %%
-# Eight test digits: clean, noisy, and denoised by each model.
-rows = {"clean": X_test, "noisy": X_noisy, **reconstructions}
-fig, axes = plt.subplots(len(rows), 8, figsize=(8, 1.15 * len(rows)))
-for row_axes, (name, images) in zip(axes, rows.items(), strict=True):
-    row_axes[0].set_title(name, loc="left", fontsize=9)
-    for ax, image in zip(row_axes, images[:8], strict=True):
-        ax.imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-        ax.set_axis_off()
-fig.tight_layout()
+# Eight test digits: clean, noisy, and denoised by each model, drawn by
+# :class:`~skae.plotting.ReconstructionDisplay` from the reconstructions
+# computed above (``from_estimator`` draws a single model's).
+ReconstructionDisplay.from_reconstructions(
+    X_test,
+    reconstructions,
+    X_noisy=X_noisy,
+    indices=range(8),
+    image_shape=(8, 8),
+    imshow_kw={"vmin": 0, "vmax": 1},
+)
 plt.show()
 
 # %%

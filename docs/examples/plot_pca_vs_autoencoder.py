@@ -32,6 +32,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from skae import AutoencoderTransformer
+from skae.plotting import LatentSpaceDisplay
 
 # Few epochs keep the example fast; the autoencoders warn that they could
 # train longer.
@@ -94,14 +95,19 @@ for i, k in enumerate(sizes):
 # With two components, PCA keeps the two directions of largest variance and
 # several digits overlap. The autoencoder bends its code to the data and
 # separates more of the classes, although it never saw the labels.
+# :class:`~skae.plotting.LatentSpaceDisplay` draws any transformer's codes,
+# PCA's included, coloured by digit.
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), layout="constrained")
 for ax, name in zip(axes, models, strict=True):
-    Z = models[name][2].transform(X_test)
-    points = ax.scatter(Z[:, 0], Z[:, 1], c=y_test, cmap="tab10", s=8)
+    display = LatentSpaceDisplay.from_estimator(
+        models[name][2], X_test, y_test, ax=ax, scatter_kw={"s": 8}
+    )
     ax.set_title(f"{name}, 2 components\ntest MSE {errors[name][0]:.4f}")
     ax.set_xticks([])
     ax.set_yticks([])
-fig.colorbar(points, ax=axes, ticks=range(10), label="digit")
+# One legend of the digits is enough: the right panel's.
+axes[0].get_legend().remove()
+display.legend_.set_title("digit")
 plt.show()
 
 # %%

@@ -30,6 +30,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import SparseAutoencoder
+from skae.plotting import CodeActivationDisplay
 
 # Few epochs keep the example fast; the autoencoders warn that they could
 # train longer.
@@ -100,4 +101,21 @@ for ax, weight in zip(axes, shown, strict=True):
     ax.set_title(f"sparsity_weight={weight:g}")
     ax.set_xlabel("code unit")
 axes[0].set_ylabel("test image")
+plt.show()
+
+# %%
+# The distribution of the code values
+# -----------------------------------
+#
+# :class:`~skae.plotting.CodeActivationDisplay` sums the codes of all test
+# images up: the density of the code values, each model's scaled by its
+# largest, and the fraction of codes near zero in the legend. The penalty
+# piles the codes up at zero and thins out the rest.
+fig, ax = plt.subplots(figsize=(6.4, 4), layout="constrained")
+for weight in shown:
+    CodeActivationDisplay.from_estimator(
+        models[weight], X_test, name=f"sparsity_weight={weight:g}", ax=ax
+    )
+ax.set_xlim(-0.05, 1)  # ReLU codes are never negative
+ax.set_title("Code values of the test images")
 plt.show()
