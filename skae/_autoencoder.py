@@ -96,10 +96,13 @@ class AutoencoderTransformer(_BaseAutoencoder):
         Number of epochs without an improvement of at least `tol` before
         training stops.
 
-    tol : float, default=1e-4
+    tol : float, default=1e-2
         Relative improvement of the monitored loss (validation loss with
         `early_stopping`, training loss otherwise) below which an epoch counts
-        as no improvement.
+        as no improvement: an epoch improves when its loss is below ``(1 -
+        tol)`` times the loss of the last improving epoch. With the default,
+        training stops once the loss has fallen by less than 1% over
+        `n_iter_no_change` epochs.
 
     shuffle : bool, default=True
         Whether to shuffle the samples in each epoch.

@@ -210,7 +210,7 @@ class _BaseAutoencoder(
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
-        tol=1e-4,
+        tol=1e-2,
         shuffle=True,
         random_state=None,
         device="cpu",

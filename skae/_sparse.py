@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import math
 from numbers import Real
 
 import torch
@@ -22,14 +23,35 @@ def _kl_sparsity(Z, target):
     return kl.sum()
 
 
+def _hoyer_penalty(Z):
+    """Mean over rows of 1 - Hoyer's sparseness of the codes, in [0, 1].
+
+    For a row z of k values, (||z||_1 / ||z||_2 - 1) / (sqrt(k) - 1): 0 when one
+    unit carries the row, 1 when all units are equal. Scaling the codes does not
+    change it, so the decoder cannot dodge it by shrinking the codes and growing
+    its weights, as it dodges an L1 penalty. An all-zero row counts as 0; a
+    single unit has nothing to be sparser than.
+    """
+    n_components = Z.shape[1]
+    if n_components < 2:
+        return Z.new_zeros(())
+    l1 = Z.abs().sum(dim=1)
+    l2 = torch.linalg.vector_norm(Z, dim=1)
+    # torch.where differentiates both branches: clamp keeps the unused one finite.
+    ratio = torch.where(l2 > 0, l1 / l2.clamp_min(torch.finfo(Z.dtype).tiny), 1.0)
+    return ((ratio - 1) / (math.sqrt(n_components) - 1)).mean()
+
+
 class SparseAutoencoder(_BaseAutoencoder):
     """Sparse autoencoder: penalises the code so that few units are active.
 
     The training loss adds a sparsity penalty on the code to the
-    reconstruction error. With ``sparsity="l1"`` the code passes through a
-    ReLU and its mean absolute value is penalised, which drives many codes to
-    exactly zero; with ``sparsity="kl"`` the code passes through a sigmoid and
-    the Kullback-Leibler divergence between `sparsity_target` and each unit's
+    reconstruction error. With ``sparsity="hoyer"`` (the default) the code
+    passes through a ReLU and each code's lack of sparseness in Hoyer's
+    measure [2]_ is penalised, which does not depend on the codes' scale;
+    with ``sparsity="l1"`` the ReLU code's mean absolute value is penalised;
+    with ``sparsity="kl"`` the code passes through a sigmoid and the
+    Kullback-Leibler divergence between `sparsity_target` and each unit's
     mean activation is penalised. Over-complete codes (`n_components` >
     n_features) are allowed and common. `score` reports the reconstruction
     error only.
@@ -41,11 +63,14 @@ class SparseAutoencoder(_BaseAutoencoder):
     n_components : int, default=2
         Size of the code (latent space), as in :class:`~sklearn.decomposition.PCA`.
 
-    sparsity : {"l1", "kl"}, default="l1"
-        Sparsity penalty: L1 on ReLU codes, or KL divergence from
-        `sparsity_target` on sigmoid codes. With ``init="pca"``, ReLU codes
-        start from the PCA scores shifted to be non-negative on the training
-        data.
+    sparsity : {"hoyer", "l1", "kl"}, default="hoyer"
+        Sparsity penalty: one minus Hoyer's sparseness of each code (ReLU
+        codes), which the network cannot dodge by shrinking its codes; L1 on
+        ReLU codes, which it can; or KL divergence from `sparsity_target` on
+        sigmoid codes. With ``init="pca"``, ReLU codes start from the PCA
+        scores shifted to be non-negative on the training data. On digits and
+        Fashion-MNIST only the Hoyer penalty gave codes clearly sparser than
+        the plain autoencoder's at every code size (see the User Guide).
 
     sparsity_weight : float, default=1e-2
         Weight of the penalty relative to the reconstruction loss.
@@ -127,10 +152,13 @@ class SparseAutoencoder(_BaseAutoencoder):
         Number of epochs without an improvement of at least `tol` before
         training stops.
 
-    tol : float, default=1e-4
+    tol : float, default=1e-2
         Relative improvement of the monitored loss (validation loss with
         `early_stopping`, training loss otherwise) below which an epoch counts
-        as no improvement.
+        as no improvement: an epoch improves when its loss is below ``(1 -
+        tol)`` times the loss of the last improving epoch. With the default,
+        training stops once the loss has fallen by less than 1% over
+        `n_iter_no_change` epochs.
 
     shuffle : bool, default=True
         Whether to shuffle the samples in each epoch.
@@ -225,10 +253,12 @@ class SparseAutoencoder(_BaseAutoencoder):
     Notes
     -----
     The objective is the reconstruction error plus `sparsity_weight` times
-    the penalty: the mean of :math:`|z|` over units and samples for ``"l1"``,
-    or the sum over units of :math:`KL(\\rho \\| \\hat\\rho_j)`, where
-    :math:`\\hat\\rho_j` is unit j's mean activation in the batch, for
-    ``"kl"`` [1]_.
+    the penalty: the mean over samples of
+    :math:`1 - (\\sqrt{k} - \\|z\\|_1 / \\|z\\|_2) / (\\sqrt{k} - 1)` for
+    ``"hoyer"`` [2]_, the mean of :math:`|z|` over units and samples for
+    ``"l1"``, or the sum over units of :math:`KL(\\rho \\| \\hat\\rho_j)`,
+    where :math:`\\hat\\rho_j` is unit j's mean activation in the batch,
+    for ``"kl"`` [1]_.
 
     Training runs in float32 on `device`; `transform`, `inverse_transform` and
     `score_samples` return the dtype of their input (float32 or float64). With
@@ -238,6 +268,8 @@ class SparseAutoencoder(_BaseAutoencoder):
     ----------
     .. [1] A. Ng, "Sparse autoencoder", CS294A lecture notes, Stanford
        University, 2011.
+    .. [2] P. O. Hoyer, "Non-negative matrix factorization with sparseness
+       constraints", JMLR 5, 2004.
 
     Examples
     --------
@@ -259,7 +291,7 @@ class SparseAutoencoder(_BaseAutoencoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
-        "sparsity": [StrOptions({"l1", "kl"})],
+        "sparsity": [StrOptions({"hoyer", "l1", "kl"})],
         "sparsity_weight": [Interval(Real, 0, None, closed="left")],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
     }
@@ -272,7 +304,7 @@ class SparseAutoencoder(_BaseAutoencoder):
         self,
         n_components=2,
         *,
-        sparsity="l1",
+        sparsity="hoyer",
         sparsity_weight=1e-2,
         sparsity_target=0.05,
         **shared,
@@ -283,11 +315,13 @@ class SparseAutoencoder(_BaseAutoencoder):
         self.sparsity_target = sparsity_target
 
     def _code_activation(self):
-        """ReLU codes for the L1 penalty, sigmoid codes for the KL penalty."""
-        return "relu" if self.sparsity == "l1" else "sigmoid"
+        """Sigmoid codes for the KL penalty, ReLU codes otherwise."""
+        return "sigmoid" if self.sparsity == "kl" else "relu"
 
     def _penalty(self, Z):
         """Return the weighted sparsity penalty of the batch of codes `Z`."""
+        if self.sparsity == "hoyer":
+            return self.sparsity_weight * _hoyer_penalty(Z)
         if self.sparsity == "l1":
             return self.sparsity_weight * Z.abs().mean()
         return self.sparsity_weight * _kl_sparsity(Z, self.sparsity_target)
