@@ -18,7 +18,12 @@ numpydoc_validation = pytest.importorskip("numpydoc.validate")
 
 # Public submodules whose functions and classes are documented on their own
 # (skae.datasets.load_mnist, ...). Those not written yet are skipped.
-PUBLIC_SUBMODULES = ["skae.datasets", "skae.model_selection", "skae.plotting"]
+PUBLIC_SUBMODULES = [
+    "skae.datasets",
+    "skae.model_selection",
+    "skae.plotting",
+    "skae.onnx",
+]
 
 # Parameters that only one kind has, so they cannot be compared across kinds.
 KIND_PARAMETERS = ["noise", "noise_level", "clip", "sparsity", "sparsity_weight"]
