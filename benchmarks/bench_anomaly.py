@@ -41,7 +41,8 @@ TEST_SIZE = 0.25
 PARAMS = {
     "n_components": 8,
     "hidden_layer_sizes": (32,),
-    "max_iter": 50,
+    "early_stopping": True,
+    "max_iter": 300,
     "batch_size": 64,
 }
 

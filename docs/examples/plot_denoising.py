@@ -20,13 +20,11 @@ Gaussian noise.
 #
 # The models are trained on clean images scaled to [0, 1]. The test images get
 # Gaussian noise of standard deviation 0.3, clipped back to [0, 1].
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
@@ -34,7 +32,6 @@ from skae.plotting import ReconstructionDisplay
 
 # Few epochs keep the example fast; the autoencoders warn that they could
 # train longer.
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, _ = load_digits(return_X_y=True)
 X = X / 16  # pixel intensities are 0 to 16
@@ -54,7 +51,8 @@ common = dict(
     n_components=32,
     hidden_layer_sizes=(128,),
     output_activation="sigmoid",
-    max_iter=100,
+    early_stopping=True,
+    max_iter=300,
     random_state=0,
 )
 models = {

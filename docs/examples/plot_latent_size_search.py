@@ -22,12 +22,10 @@ accuracy is within 3% of the best.
 # regression. The search records two scores for every candidate: the
 # pipeline's accuracy, and the autoencoder's `score` on the scaled images,
 # which is what a search over the autoencoder alone would select on.
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -38,12 +36,13 @@ from skae.model_selection import smallest_within
 
 # Few epochs keep the example fast; the autoencoders warn that they could
 # train longer.
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 pipe = make_pipeline(
     MinMaxScaler(),
-    AutoencoderTransformer(hidden_layer_sizes=(128,), max_iter=60, random_state=0),
+    AutoencoderTransformer(
+        hidden_layer_sizes=(128,), early_stopping=True, max_iter=300, random_state=0
+    ),
     LogisticRegression(max_iter=1000),
 )
 

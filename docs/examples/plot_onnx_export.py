@@ -22,7 +22,6 @@ results. See :ref:`onnx` for what is converted and how.
 # logistic regression on the codes. Models are trained in float32, as they
 # will be served.
 import tempfile
-import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -30,7 +29,6 @@ import numpy as np
 import onnxruntime
 import skl2onnx
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -41,7 +39,6 @@ from skae import AutoencoderTransformer
 
 # Few epochs keep the example fast; the autoencoder warns that it could
 # train longer.
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 X = X.astype(np.float32)
@@ -50,7 +47,11 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 pipe = make_pipeline(
     MinMaxScaler(),
     AutoencoderTransformer(
-        n_components=16, hidden_layer_sizes=(64,), max_iter=30, random_state=0
+        n_components=16,
+        hidden_layer_sizes=(64,),
+        early_stopping=True,
+        max_iter=300,
+        random_state=0,
     ),
     LogisticRegression(max_iter=1000),
 ).fit(X_train, y_train)

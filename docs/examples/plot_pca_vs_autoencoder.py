@@ -20,13 +20,11 @@ regression classifies the codes.
 # 1,797 grey-scale images of 8x8 pixels, scaled to [0, 1] with a
 # :class:`~sklearn.preprocessing.MinMaxScaler` fitted on the training images.
 # Every score below is measured on held-out test images.
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
@@ -36,7 +34,6 @@ from skae.plotting import LatentSpaceDisplay
 
 # Few epochs keep the example fast; the autoencoders warn that they could
 # train longer.
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
@@ -59,7 +56,8 @@ for k in sizes:
     models["autoencoder"][k] = AutoencoderTransformer(
         n_components=k,
         hidden_layer_sizes=(128, 64),
-        max_iter=100,
+        early_stopping=True,
+        max_iter=300,
         random_state=0,
     ).fit(X_train)
 

@@ -22,11 +22,9 @@ and reconstruction error, and what the units encode.
 # is already partly zero. The reconstruction error is measured on held-out
 # images, the sparsity of the code by the number of active (non-zero) units
 # per image.
-import warnings
 
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import SparseAutoencoder
@@ -34,7 +32,6 @@ from skae.plotting import CodeActivationDisplay
 
 # Few epochs keep the example fast; the autoencoders warn that they could
 # train longer.
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, _ = load_digits(return_X_y=True)
 X = X / 16  # pixel intensities are 0 to 16
@@ -49,7 +46,8 @@ for weight in weights:
         sparsity_weight=weight,
         hidden_layer_sizes=(128,),
         output_activation="sigmoid",
-        max_iter=100,
+        early_stopping=True,
+        max_iter=300,
         random_state=0,
     ).fit(X_train)
     Z = sae.transform(X_test)
