@@ -73,7 +73,7 @@ def test_readme_two_commands_in_first_screen():
     first_screen = "\n".join(README.splitlines()[:FIRST_SCREEN])
     commands = [
         'pip install "torch==2.13.0" -e ".[benchmarks]" && python -m benchmarks',
-        'pip install "torch==2.13.0" -e ".[test]" && python -m pytest -q',
+        'pip install "torch==2.13.0" -e ".[test]" && python -m pytest -q -n auto',
     ]
     for command in commands:
         assert f"\n{command}\n" in first_screen
