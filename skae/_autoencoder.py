@@ -99,10 +99,10 @@ class AutoencoderTransformer(_BaseAutoencoder):
     tol : float, default=1e-2
         Relative improvement of the monitored loss (validation loss with
         `early_stopping`, training loss otherwise) below which an epoch counts
-        as no improvement: an epoch improves when its loss is below ``(1 -
-        tol)`` times the loss of the last improving epoch. With the default,
-        training stops once the loss has fallen by less than 1% over
-        `n_iter_no_change` epochs.
+        as no improvement: an epoch improves when its loss is lower than the
+        loss of the last improving epoch by more than `tol` times that loss's
+        magnitude. With the default, training stops once the loss has fallen
+        by less than 1% over `n_iter_no_change` epochs.
 
     shuffle : bool, default=True
         Whether to shuffle the samples in each epoch.
