@@ -432,6 +432,785 @@ def runtime(records):
     return "Committed runs: " + "; ".join(sentences) + "."
 
 
+# -- the variational autoencoder (benchmarks/bench_variational.py) -------------
+
+VARIATIONAL_SHORT = {
+    "PCA": "PCA",
+    "AutoencoderTransformer": "Autoencoder",
+    "VariationalAutoencoder": "VAE (Gaussian)",
+    "VariationalAutoencoder-bernoulli": "VAE (Bernoulli)",
+}
+# Captions; {k} is the code size of the VAE whose pictures are drawn.
+VARIATIONAL_FIGURES = {
+    "latent": "Codes of the test images at k=2, coloured by class",
+    "samples": "Samples drawn from the Gaussian VAE at k={k}",
+    "interpolation": "Interpolation between test images through the codes of the "
+    "Gaussian VAE at k={k}",
+}
+
+
+def _nats(value):
+    """A log-likelihood in nats per image, to one decimal."""
+    return f"{value:.1f}"
+
+
+def variational_table(record):
+    """One row per code size and model: likelihoods, error, accuracy, time."""
+    rows = _lookup(record)
+    header = [
+        "k",
+        "model",
+        "test ELBO",
+        "test log-likelihood",
+        "test MSE",
+        "x PCA",
+        "LogReg acc",
+        "k-NN acc",
+        "active dims",
+        "fit (s wall / CPU)",
+        "epochs",
+    ]
+    lines = []
+    for k in record["settings"]["ks"]:
+        pca = rows.get(("PCA", k))
+        for model in record["settings"]["models"]:
+            row = rows[(model, k)]
+            # Bernoulli nats are those of another model of the data.
+            mark = "†" if model.endswith("bernoulli") else ""
+            if "elbo" in row:
+                elbo = _nats(row["elbo"]) + mark
+                likelihood = _nats(row["log_likelihood"]) + mark
+            elif "log_likelihood" in row:
+                elbo, likelihood = "", f"{_nats(row['log_likelihood'])} (exact)"
+            else:
+                elbo = likelihood = ""
+            lines.append(
+                [
+                    k,
+                    VARIATIONAL_SHORT[model],
+                    elbo,
+                    likelihood,
+                    f"{row['mse']:.5f}",
+                    f"{row['mse'] / pca['mse']:.2f}" if pca else "",
+                    f"{row['logistic_accuracy']:.3f}",
+                    f"{row['knn_accuracy']:.3f}",
+                    f"{row['active_units']} of {k}",
+                    f"{row['fit_time']:.0f} / {row['fit_cpu_time']:.0f}",
+                    row.get("n_iter", ""),
+                ]
+            )
+    return _table(header, lines)
+
+
+def _variational_setting(record):
+    """The data, the models and the epoch budget, in one sentence."""
+    data = record["data"]
+    settings = record["settings"]
+    return (
+        f"{NAMES.get(data['name'], data['name'])}: {data['n_train']:,} training and "
+        f"{data['n_test']:,} test images of {data['n_features']} pixels in [0, 1]; "
+        f"every model with its defaults and `max_iter={settings['max_iter']}`, "
+        f"seed {record['seed']}; the variational autoencoder (VAE) with "
+        '`likelihood="gaussian"` (its default) and `likelihood="bernoulli"`. '
+        "Log-likelihoods are in nats per test image, higher is better: PCA's "
+        "`score` is the exact log-likelihood of probabilistic PCA, the VAE's "
+        "ELBO (`score`) a lower bound of its log-likelihood, and "
+        f"`log_likelihood(X, n_importance={settings['n_importance']})` a "
+        "tighter, importance-weighted estimate."
+    )
+
+
+def variational_summary(record):
+    """The README's compact table: likelihood, error and accuracy against k."""
+    rows = _lookup(record)
+    ks = record["settings"]["ks"]
+    models = record["settings"]["models"]
+    n_importance = record["settings"]["n_importance"]
+    gaussian = "VariationalAutoencoder"
+    measures = [
+        ("test log-likelihood", "PCA", "PCA (exact)", "log_likelihood", _nats),
+        ("", gaussian, "VAE (Gaussian), ELBO", "elbo", _nats),
+        (
+            "",
+            gaussian,
+            f"VAE (Gaussian), {n_importance} importance samples",
+            "log_likelihood",
+            _nats,
+        ),
+    ]
+    for name, key, fmt in [
+        ("test MSE", "mse", "{:.4f}".format),
+        ("LogReg accuracy on the codes", "logistic_accuracy", "{:.3f}".format),
+    ]:
+        measures += [
+            (name if i == 0 else "", model, VARIATIONAL_SHORT[model], key, fmt)
+            for i, model in enumerate(models)
+        ]
+    lines = [
+        [name, label, *(fmt(rows[(model, k)][key]) for k in ks)]
+        for name, model, label, key, fmt in measures
+        if model in models
+    ]
+    text = (
+        _variational_setting(record)
+        + f" Run of {record['created'][:10]}: `{record['command']}`."
+    )
+    table = _table(["measure", "model", *(f"k={k}" for k in ks)], lines)
+    return f"{text}\n\n{table}\n"
+
+
+def variational(record, figures=None):
+    """The full section of the variational benchmark, for the docs.
+
+    Parameters
+    ----------
+    record : dict
+        A JSON record written by ``python -m benchmarks.bench_variational``.
+
+    figures : str or None, default=None
+        Path prefix of the PNGs to show (``<prefix><name>.png``), or None.
+    """
+    settings = record["settings"]
+    rows = [r for r in record["results"] if "check" in r]
+    hardware, versions = record["hardware"], record["versions"]
+    packages = ", ".join(f"{name} {v}" for name, v in versions.items() if v)
+    parts = [
+        _variational_setting(record)
+        + f" Fit times are wall and CPU seconds of a {hardware['threads']}-thread "
+        f"run on {hardware['cpu']} ({hardware['cpu_count']} cores, load average "
+        f"{hardware['load_average_at_start'][1]:.1f} at the start, "
+        f"{hardware['load_average_at_end'][1]:.1f} at the end); total "
+        f"{record['total_time'] / 60:.1f} min wall. {packages}. Run of "
+        f"{record['created']}: `{record['command']}`.",
+        variational_table(record),
+    ]
+    notes = [
+        "MSE: of `inverse_transform(transform(X_test))`, the VAE's from the "
+        "posterior mean; x PCA: as a multiple of PCA's at the same k. "
+        f"LogReg: {settings['logistic']}; k-NN: {settings['knn']}; for the VAE, "
+        "on the posterior means. Active dims: code dimensions whose value varies "
+        f"over the test images (variance above {settings['active_threshold']}); "
+        "the others carry no information (posterior collapse)."
+    ]
+    if any(r["model"].endswith("bernoulli") for r in rows):
+        notes.append(
+            "† Nats of a Bernoulli model of the grey levels: a different model "
+            "of the data, not comparable with the Gaussian log-likelihoods."
+        )
+    if rows:
+        check = rows[0]["check"]
+        gains = [
+            r["check"]["log_likelihood"] - r["check"]["log_likelihood_at_n_importance"]
+            for r in rows
+        ]
+        notes.append(
+            f"With {check['n_importance']} importance samples instead of "
+            f"{settings['n_importance']}, on the first {check['rows']:,} test "
+            f"images, the estimate of the log-likelihood rises by "
+            f"{_range(gains, '{:.1f}')} nats; the ELBO lies "
+            f"{_range([r['log_likelihood'] - r['elbo'] for r in rows], '{:.1f}')} "
+            "nats below the estimate."
+        )
+    found = sorted({w for r in record["results"] for w in r.get("warnings", [])})
+    parts.append(" ".join(notes))
+    if found:
+        parts.append(
+            "Warnings raised by the fits:\n\n" + "\n".join(f"- {w}" for w in found)
+        )
+    if figures:
+        parts.append(
+            "\n".join(
+                f"![{alt.format(k=settings['sample_k'])}]({figures}{name}.png)"
+                for name, alt in VARIATIONAL_FIGURES.items()
+            )
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+# -- serving with onnxruntime (benchmarks/bench_onnx.py) ------------------------
+
+ONNX_METHODS = {
+    "onnxruntime": "onnxruntime (exported model)",
+    "skae": "skae `transform`",
+    "PCA": "`PCA.transform`",
+}
+
+
+def onnx_serving(record):
+    """Latency and throughput of encoding with onnxruntime, skae and PCA.
+
+    Parameters
+    ----------
+    record : dict
+        A JSON record written by ``python -m benchmarks.bench_onnx``.
+    """
+    data, hardware, model = record["data"], record["hardware"], record["model"]
+    name = "Fashion-MNIST" if data["name"] == "fashion_mnist" else data["name"]
+    hidden = ", ".join(str(size) for size in model["hidden_layer_sizes"])
+    text = (
+        f"Encoding {data['n_rows']:,} {name} test images ({data['n_features']} "
+        f"features, {data['dtype']}) with `{model['estimator']}` (default network: "
+        f"hidden layers ({hidden}), {model['activation']}), exported with "
+        "`skl2onnx.to_onnx`, on "
+        f"{hardware['cpu']} ({hardware['cpu_count']} cores, load average "
+        f"{hardware['load_average_at_start'][0]:.1f} at the start: a shared "
+        "machine). Latency: median time "
+        "of a call on one row; throughput: rows per second of one call on all "
+        f"rows; medians of {record['settings']['repeats']} interleaved repeats. "
+        "onnxruntime's codes equal `transform`'s within "
+        f"{record['max_relative_difference']:.0e} of their largest value. "
+        f"Run of {record['created'][:10]}: `{record['command']}`."
+    )
+    rows = {(row["threads"], row["method"]): row for row in record["results"]}
+    lines = []
+    for threads in sorted({row["threads"] for row in record["results"]}):
+        skae_latency = rows[(threads, "skae")]["latency_seconds"]
+        for method, label in ONNX_METHODS.items():
+            row = rows[(threads, method)]
+            lines.append(
+                [
+                    threads,
+                    label,
+                    f"{1e6 * row['latency_seconds']:,.0f}",
+                    f"{skae_latency / row['latency_seconds']:.1f}x",
+                    f"{row['throughput_rows_per_second']:,.0f}",
+                ]
+            )
+    header = [
+        "threads",
+        "method",
+        "latency, 1 row (µs)",
+        "speed-up of latency (x skae)",
+        f"throughput, {data['n_rows']:,} rows (rows/s)",
+    ]
+    return text + "\n\n" + _table(header, lines) + "\n"
+
+
+# -- convolutional autoencoders (benchmarks/bench_conv.py) ---------------------
+
+# The goals of the issue "Convolutional autoencoders for images, for every
+# kind": ratio of the test MSE to PCA's at these k, and the margins over the
+# MLP.
+CONV_GOAL_RATIOS = {8: 0.45, 32: 0.40}
+CONV_GOAL_MLP_TOLERANCE = 0.05
+CONV_GOAL_PSNR_GAIN_DB = 1.0
+CONV_GOAL_FIT_VS_TORCH = 0.9
+CONV_NAMES = {
+    "conv": "conv",
+    "conv_denoising": "conv denoising",
+    "mlp": "MLP",
+    "mlp_denoising": "MLP denoising",
+}
+
+
+def _conv_rows(record):
+    """``{(model, k): row}`` of a conv record's results."""
+    return {(r["model"], r["k"]): r for r in record["results"]["rows"]}
+
+
+def _conv_setting(record):
+    """One paragraph: data, budget, network, where the MLP rows come from."""
+    results = record["results"]
+    data, conv = results["data"], record["conv"]
+    hardware = results["hardware"]
+    loads = [row["load_average"][0] for row in results["rows"] if "load_average" in row]
+    commands = "; ".join(
+        f"`{c}`" for c in results.get("commands", [results["command"]])
+    )
+    params = ", ".join(
+        f"`{key}={tuple(v) if isinstance(v, list) else v!r}`" for key, v in conv.items()
+    )
+    schedule = (
+        "a cosine learning rate fitted to the budget"
+        if record["cosine"]
+        else ("a constant learning rate")
+    )
+    return (
+        f"Fashion-MNIST: {data['n_train']:,} training and {data['n_test']:,} test "
+        f"images in [0, 1]. Each autoencoder trains until "
+        f"{results['budget_seconds']:.0f} s of wall time are spent "
+        f"(`benchmarks.bench_conv.WallTimeBudget`, passed as `callbacks`), with "
+        f"{schedule}; the convolutional ones with {params}, every other "
+        f"parameter at its default; PCA at the same k in the same run. MLP rows: "
+        f"{results['mlp_source']}. Run of {results['created'][:10]} on "
+        f"{hardware['threads']} thread(s) of a {hardware['cpu_count']}-core "
+        f"{hardware['cpu']} shared with other jobs (load average {min(loads)} to "
+        f"{max(loads)} when the fits started): {commands}."
+    )
+
+
+def conv_summary(record):
+    """The README's compact table: conv against the MLP and PCA at each k."""
+    if "results" not in record:
+        return conv_probes(record)
+    rows = _conv_rows(record)
+    ks = record["results"]["ks"]
+
+    def cells(model, cell):
+        return [
+            cell(rows[(model, k)], rows[("PCA", k)]) if (model, k) in rows else ""
+            for k in ks
+        ]
+
+    def ratio(row, pca):
+        return f"{row['mse'] / pca['mse']:.2f}"
+
+    lines = [
+        ["test error (x PCA)", "conv", *cells("conv", ratio)],
+        ["", "MLP", *cells("mlp", ratio)],
+        [
+            "noisy-input PSNR (dB)",
+            "conv denoising",
+            *cells("conv_denoising", lambda r, p: f"{r['psnr_noisy']:.2f}"),
+        ],
+        [
+            "",
+            "MLP denoising",
+            *cells("mlp_denoising", lambda r, p: f"{r['psnr_noisy']:.2f}"),
+        ],
+        ["", "PCA", *cells("PCA", lambda r, p: f"{r['psnr_noisy']:.2f}")],
+        [
+            "LogReg accuracy on the codes",
+            "conv",
+            *cells("conv", lambda r, p: f"{r['logistic_accuracy']:.3f}"),
+        ],
+        ["", "MLP", *cells("mlp", lambda r, p: f"{r['logistic_accuracy']:.3f}")],
+        ["", "PCA", *cells("PCA", lambda r, p: f"{r['logistic_accuracy']:.3f}")],
+        [
+            "epochs in the budget",
+            "conv",
+            *cells("conv", lambda r, p: str(r.get("n_iter", ""))),
+        ],
+    ]
+    table = _table(["measure", "model", *(f"k={k}" for k in ks)], lines)
+    return _conv_setting(record) + "\n\n" + table + "\n"
+
+
+def conv_goals(record):
+    """The issue's goals for the convolutional network, each with its numbers."""
+    rows = _conv_rows(record)
+    ks = [k for k in record["results"]["ks"] if ("conv", k) in rows]
+    ratio = {
+        (model, k): rows[(model, k)]["mse"] / rows[("PCA", k)]["mse"]
+        for (model, k) in rows
+        if ("PCA", k) in rows
+    }
+    lines = []
+    for k, limit in CONV_GOAL_RATIOS.items():
+        if ("conv", k) in ratio:
+            value = ratio[("conv", k)]
+            lines.append(
+                [
+                    f"conv MSE <= {limit}x PCA's at k={k}",
+                    f"{value:.3f}x",
+                    _check(value <= limit),
+                ]
+            )
+    compared = [k for k in ks if ("mlp", k) in ratio]
+    if compared:
+        above = [k for k in compared if k >= 16]
+        below = [k for k in compared if k < 16]
+        detail = ", ".join(
+            f"k={k}: {ratio[('conv', k)]:.3f} vs {ratio[('mlp', k)]:.3f}" for k in above
+        )
+        lines.append(
+            [
+                "conv ratio < MLP's at every k >= 16",
+                detail,
+                _check(all(ratio[("conv", k)] < ratio[("mlp", k)] for k in above)),
+            ]
+        )
+        tolerance = 1 + CONV_GOAL_MLP_TOLERANCE
+        detail = ", ".join(
+            f"k={k}: {ratio[('conv', k)] / ratio[('mlp', k)]:.3f}x MLP's" for k in below
+        )
+        lines.append(
+            [
+                f"conv ratio within {CONV_GOAL_MLP_TOLERANCE:.0%} of MLP's below k=16",
+                detail,
+                _check(
+                    all(
+                        ratio[("conv", k)] <= tolerance * ratio[("mlp", k)]
+                        for k in below
+                    )
+                ),
+            ]
+        )
+    detail = ", ".join(f"k={k}: {ratio[('conv', k)]:.3f}" for k in ks)
+    lines.append(
+        [
+            "conv MSE <= PCA's at every k",
+            detail,
+            _check(all(ratio[("conv", k)] <= 1 for k in ks)),
+        ]
+    )
+    denoised = [
+        k for k in ks if ("conv_denoising", k) in rows and ("mlp_denoising", k) in rows
+    ]
+    if denoised:
+        gains = {
+            k: rows[("conv_denoising", k)]["psnr_noisy"]
+            - rows[("mlp_denoising", k)]["psnr_noisy"]
+            for k in denoised
+        }
+        lines.append(
+            [
+                f"denoising PSNR >= MLP denoiser's + {CONV_GOAL_PSNR_GAIN_DB} dB",
+                ", ".join(f"k={k}: {g:+.2f} dB" for k, g in gains.items()),
+                _check(all(g >= CONV_GOAL_PSNR_GAIN_DB for g in gains.values())),
+            ]
+        )
+    small = [k for k in compared if k <= 32]
+    if small:
+        gaps = {
+            k: rows[("conv", k)]["logistic_accuracy"]
+            - rows[("mlp", k)]["logistic_accuracy"]
+            for k in small
+        }
+        lines.append(
+            [
+                "conv LogReg accuracy >= MLP's at k <= 32 (points)",
+                ", ".join(f"k={k}: {100 * g:+.1f}" for k, g in gaps.items()),
+                _check(all(g >= 0 for g in gaps.values())),
+            ]
+        )
+    speed = record.get("speed")
+    if speed:
+        value = speed["fit_ratio_skae_vs_torch"]
+        lines.append(
+            [
+                f"fit throughput >= {CONV_GOAL_FIT_VS_TORCH}x a torch loop",
+                f"{value:.2f}x (training epochs alone: "
+                f"{speed['epoch_ratio_skae_vs_torch']:.2f}x)",
+                _check(value >= CONV_GOAL_FIT_VS_TORCH),
+            ]
+        )
+    return _table(["goal", "measured", "verdict"], lines)
+
+
+def conv_speed(record):
+    """One sentence: fit against the torch loop, transform against PCA."""
+    speed = record.get("speed")
+    if not speed:
+        return ""
+    rate = speed["samples_per_second"]
+    transform = speed["transform_median_seconds"]
+    return (
+        f"Speed (k={speed['k']}, {speed['n_rows']:,} rows, {speed['epochs']} "
+        f"epochs, batch {speed['batch_size']}, medians of {speed['repeats']} "
+        f"interleaved repeats): skae fits {rate['skae']:,.0f} images/s, the "
+        f"hand-written torch loop on the same module {rate['torch']:,.0f} "
+        f"({speed['fit_ratio_skae_vs_torch']:.2f}x for the whole `fit`, "
+        f"{speed['epoch_ratio_skae_vs_torch']:.2f}x for its training epochs "
+        "alone); `transform` of "
+        f"{speed['transform_rows']:,} images takes "
+        f"{1000 * transform['skae']:.0f} ms, `PCA.transform` "
+        f"{1000 * transform['pca']:.1f} ms."
+    )
+
+
+def conv_probes(record):
+    """The design probes: each choice's ratio to PCA, epochs and fit time."""
+    probes = record.get("probes")
+    if not probes:
+        return ""
+    ks = sorted({row["k"] for row in probes["rows"]})
+    by_name = {}
+    for row in probes["rows"]:
+        by_name.setdefault(row["name"], {})[row["k"]] = row
+    lines = [
+        [
+            name,
+            *(
+                f"{cells[k]['ratio']:.3f} ({cells[k]['epochs']})" if k in cells else ""
+                for k in ks
+            ),
+        ]
+        for name, cells in by_name.items()
+    ]
+    loads = [row["load_average"][0] for row in probes["rows"]]
+    text = (
+        f"Design probes: {probes['n_train']:,} training rows, "
+        f"{probes['budget_seconds']:.0f} s budget each, test MSE as a multiple of "
+        f"PCA's (epochs in the budget); each row changes one thing from the first. "
+        f"The machine was shared (load average {min(loads)} to {max(loads)} on "
+        f"{probes['hardware']['cpu_count']} cores, {probes['hardware']['threads']} "
+        "thread here), so the epochs a budget holds vary with the load. "
+        f"Run of {probes['created'][:10]}: `{probes['command']}`."
+    )
+    header = ["configuration", *(f"k={k}" for k in ks)]
+    return text + "\n\n" + _table(header, lines) + "\n"
+
+
+def conv(record, figures=None):
+    """The full conv section: summary table, goals, speed, figures and probes.
+
+    `figures` is the path prefix of the PNGs that ``python -m
+    benchmarks.bench_conv --figures`` draws, or None for none.
+    """
+    parts = [conv_summary(record)] if "results" in record else []
+    if "results" in record:
+        parts.append(conv_goals(record))
+    parts.append(conv_speed(record))
+    if figures and "results" in record:
+        k = record["results"]["images"]["k"]
+        parts.append(
+            f"![Reconstructions at k={k}: PCA, MLP, conv]"
+            f"({figures}reconstructions.png)\n"
+            f"![Denoised at k={k}: PCA, MLP and conv denoisers]"
+            f"({figures}denoising.png)"
+        )
+    parts.append(conv_probes(record))
+    return "\n\n".join(part.rstrip() for part in parts if part) + "\n"
+
+
+# -- imputation (benchmarks/bench_impute.py) ----------------------------------
+
+IMPUTE_SHORT = {
+    "SimpleImputer": "mean",
+    "KNNImputer": "KNN",
+    "IterativeImputer": "Iterative",
+    "AutoencoderImputer": "skae",
+}
+IMPUTE_NAMES = {
+    "digits": "digits",
+    "fashion_mnist": "Fashion-MNIST",
+    "breast_cancer": "breast cancer",
+    "wine": "wine",
+    "diabetes": "diabetes",
+}
+
+
+def _impute_rows(record):
+    """``{(dataset, rate, imputer): row}`` of an imputation record."""
+    return {(r["dataset"], r["rate"], r["imputer"]): r for r in record["results"]}
+
+
+def _impute_pairs(record):
+    """The (dataset, rate) pairs of the record, in order."""
+    return list(dict.fromkeys((r["dataset"], r["rate"]) for r in record["results"]))
+
+
+def _impute_setting(record):
+    """What the imputation benchmark did, in one paragraph."""
+    settings = record["settings"]
+    skae = ", ".join(
+        f"{key}={value!r}" for key, value in settings["skae"]["params"].items()
+    )
+    images = ", ".join(
+        f"{key}={value!r}" for key, value in settings["skae"]["image_params"].items()
+    )
+    described = []
+    for name, data in record["datasets"].items():
+        repeats = data.get("repeats", 1)
+        described.append(
+            f"{IMPUTE_NAMES.get(name, name)} ({data['n_train']:,} + "
+            f"{data['n_test']:,} rows, {data['n_features']} features"
+            + (f", mean of {repeats} splits and masks" if repeats > 1 else "")
+            + ")"
+        )
+    wide = ", ".join(
+        f"{key}={value}" for key, value in settings["iterative"]["wide"].items()
+    )
+    return (
+        "Entries removed completely at random from a training and a held-out "
+        f"table: {'; '.join(described)}. RMSE over the removed entries of both "
+        "tables (the training table filled by `fit_transform`, the held-out one "
+        "by `transform`), in the data's own units (pixels in [0, 1]). skae: "
+        f"`AutoencoderImputer({skae})`, plus `{images}` on images; the others "
+        "with their defaults, but `IterativeImputer"
+        f"({wide})` on Fashion-MNIST's 784 pixels. Fit: wall seconds of "
+        f"`fit_transform` on one thread. Run of {record['created'][:10]}: "
+        f"`{record['command']}`."
+    )
+
+
+def _impute_goals(record):
+    """The issue's goals, checked against the numbers: ``[goal, detail, ok]``."""
+    rows = _impute_rows(record)
+    kinds = {name: data["kind"] for name, data in record["datasets"].items()}
+    images, tables = [], []
+    for dataset, rate in _impute_pairs(record):
+        skae = rows[(dataset, rate, "AutoencoderImputer")]["rmse"]
+        if kinds[dataset] == "images":
+            others = [
+                rows[(dataset, rate, name)]["rmse"]
+                for name in IMPUTE_SHORT
+                if name != "AutoencoderImputer"
+            ]
+            images.append((dataset, rate, skae / min(others)))
+        else:
+            iterative = rows[(dataset, rate, "IterativeImputer")]["rmse"]
+            tables.append((dataset, rate, skae / iterative))
+    lines = []
+    for goal, found in [
+        ("skae's RMSE lowest of the four on images, at every rate", images),
+        ("skae's RMSE <= IterativeImputer's on tables, at every rate", tables),
+    ]:
+        if not found:
+            continue
+        detail = "; ".join(
+            f"{IMPUTE_NAMES.get(d, d)} {rate:.0%}: {ratio:.2f}x"
+            for d, rate, ratio in found
+        )
+        met = sum(ratio <= 1 for _, _, ratio in found)
+        verdict = f"{_check(met == len(found))} ({met}/{len(found)})"
+        lines.append([goal, detail, verdict])
+    return lines
+
+
+def impute_summary(record):
+    """The README's imputation table: RMSE of the four, skae's fit time.
+
+    Parameters
+    ----------
+    record : dict
+        A JSON record written by ``python -m benchmarks.bench_impute``.
+    """
+    rows = _impute_rows(record)
+    lines = []
+    for dataset, rate in _impute_pairs(record):
+        errors = {name: rows[(dataset, rate, name)]["rmse"] for name in IMPUTE_SHORT}
+        best = min(errors.values())
+        cells = [
+            f"**{error:.4g}**" if error == best else f"{error:.4g}"
+            for error in errors.values()
+        ]
+        skae = rows[(dataset, rate, "AutoencoderImputer")]
+        lines.append(
+            [
+                IMPUTE_NAMES.get(dataset, dataset),
+                f"{rate:.0%}",
+                *cells,
+                f"{skae['fit_time']:.1f}",
+            ]
+        )
+    header = ["dataset", "removed", *IMPUTE_SHORT.values(), "skae fit (s)"]
+    goals = _impute_goals(record)
+    verdicts = " ".join(f"{goal}: {verdict}." for goal, _, verdict in goals)
+    return (
+        _impute_setting(record)
+        + "\n\n"
+        + _table(header, lines)
+        + ("\n\n" + verdicts if verdicts else "")
+        + "\n"
+    )
+
+
+def impute(record):
+    """The full imputation section, for the docs: every measure, the goals,
+    the sweep of skae's settings and the warnings.
+
+    Parameters
+    ----------
+    record : dict
+        A JSON record written by ``python -m benchmarks.bench_impute``.
+    """
+    rows = _impute_rows(record)
+    hardware, versions = record["hardware"], record["versions"]
+    packages = ", ".join(f"{name} {v}" for name, v in versions.items() if v)
+    lines = []
+    for dataset, rate in _impute_pairs(record):
+        complete = rows.get((dataset, rate, "complete data"))
+        for name, short in IMPUTE_SHORT.items():
+            row = rows[(dataset, rate, name)]
+            lines.append(
+                [
+                    IMPUTE_NAMES.get(dataset, dataset),
+                    f"{rate:.0%}",
+                    short,
+                    f"{row['rmse']:.4g}",
+                    f"{row['rmse_train']:.4g}",
+                    f"{row['rmse_test']:.4g}",
+                    f"{row['rmse_standardised']:.3f}",
+                    f"{row['accuracy']:.3f}",
+                    f"{row['fit_time']:.1f}",
+                    f"{row['n_iter']:.0f}" if "n_iter" in row else "",
+                ]
+            )
+        if complete:
+            lines.append(
+                [
+                    IMPUTE_NAMES.get(dataset, dataset),
+                    f"{rate:.0%}",
+                    "complete data",
+                    "",
+                    "",
+                    "",
+                    "",
+                    f"{complete['accuracy']:.3f}",
+                    "",
+                    "",
+                ]
+            )
+    header = [
+        "dataset",
+        "removed",
+        "imputer",
+        "RMSE",
+        "RMSE, training table",
+        "RMSE, held-out table",
+        "RMSE (sd units)",
+        "accuracy",
+        "fit (s)",
+        "epochs",
+    ]
+    settings = record["settings"]
+    parts = [
+        _impute_setting(record)
+        + f" Hardware: {hardware['cpu']} ({hardware['cpu_count']} cores), "
+        f"{hardware['threads']} thread(s); total "
+        f"{record['total_cpu_time'] / 60:.1f} CPU min "
+        f"({record['total_time'] / 60:.1f} min wall). {packages}.",
+        _table(header, lines),
+        f"RMSE (sd units): in units of each feature's standard deviation, so "
+        f"that every feature counts alike. Accuracy: {settings['classifier']}; "
+        "complete data: the same classifier on the tables without holes. "
+        "Epochs: skae's, including the patience of early stopping (the weights "
+        "kept are the best epoch's).",
+    ]
+    goals = _impute_goals(record)
+    if goals:
+        header = ["goal", "skae's RMSE / the best other's", "verdict"]
+        parts.append(_table(header, goals))
+    if record.get("sweep"):
+        sweep = [
+            [
+                IMPUTE_NAMES.get(row["dataset"], row["dataset"]),
+                f"{row['rate']:.0%}",
+                row["setting"],
+                f"{row['rmse']:.4g}",
+                f"{row['rmse_standardised']:.3f}",
+                f"{row['fit_time']:.1f}",
+                f"{row['n_iter']:.0f}",
+            ]
+            for row in record["sweep"]
+        ]
+        parts.append(
+            "skae's settings tried beside the comparison's (each row changes "
+            "the named parameters of the comparison's setting; *defaults*: "
+            "every parameter at its default):\n\n"
+            + _table(
+                [
+                    "dataset",
+                    "removed",
+                    "setting",
+                    "RMSE",
+                    "RMSE (sd units)",
+                    "fit (s)",
+                    "epochs",
+                ],
+                sweep,
+            )
+        )
+    found = sorted({w for r in record["results"] for w in r.get("warnings", [])})
+    if found:
+        parts.append(
+            "Warnings raised by the fits:\n\n" + "\n".join(f"- {w}" for w in found)
+        )
+    return "\n\n".join(parts) + "\n"
+
+
 def main(argv=None):
     """Print the markdown of a results JSON file."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.report")

@@ -41,6 +41,11 @@ def _benchmark(figures):
     return _first(lambda record: report.render(record, figures=figures))
 
 
+def _variational(record):
+    """The variational benchmark's full section, its figures beside the page."""
+    return report.variational(record, figures=f"images/{record['dataset']}_vae_")
+
+
 def _anomaly(record):
     """The anomaly benchmark: the example's AUC, then every left-out digit."""
     return bench_anomaly.sentence(record) + "\n\n" + bench_anomaly.table(record)
@@ -60,7 +65,10 @@ PAGES = {
                 )
             ),
         ),
+        "variational": (("variational.json",), _first(report.variational_summary)),
         "anomaly": (("anomaly.json",), _first(bench_anomaly.sentence)),
+        "onnx": (("onnx.json",), _first(report.onnx_serving)),
+        "conv": (("conv.json",), _first(report.conv_summary)),
     },
     "docs/benchmarks.rst": {
         "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),
@@ -75,12 +83,22 @@ PAGES = {
             ("pretraining.json",),
             _first(bench_pretraining.markdown_table),
         ),
+        "variational": (("variational.json",), _first(_variational)),
         "anomaly": (("anomaly.json",), _first(_anomaly)),
+        "conv": (
+            ("conv.json",),
+            _first(
+                lambda record: report.conv(record, figures="images/fashion_mnist_conv_")
+            ),
+        ),
     },
     "docs/performance.rst": {
         "speed": (("speed.json",), _first(bench_speed.table)),
         "speed_cuda": (("speed_cuda.json",), _first(bench_speed.table)),
         "memory": (("memory.json",), _first(bench_memory.table)),
+    },
+    "docs/onnx.rst": {
+        "onnx": (("onnx.json",), _first(report.onnx_serving)),
     },
 }
 

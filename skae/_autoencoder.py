@@ -41,7 +41,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
         a scaler and in pipelines as before. ``None`` uses the MLP of
         `hidden_layer_sizes`.
 
-    conv_channels : tuple of int, default=(32, 64)
+    conv_channels : tuple of int, default=(16, 32)
         Channels of the convolutional stages, from the input inward; each
         stage halves the height and width (3x3 kernels, stride 2), and the
         decoder mirrors them. Only used when `image_shape` is set, in which

@@ -199,7 +199,7 @@ class _BaseAutoencoder(
         hidden_layer_sizes=(512, 256),
         activation="gelu",
         image_shape=None,
-        conv_channels=(32, 64),
+        conv_channels=(16, 32),
         output_activation="identity",
         init="pca",
         loss="mse",

@@ -102,7 +102,7 @@ def test_extension_without_init_linear_refuses_a_pca_start(X):
     """Check that init='pca' with a module that cannot start from PCA names
     the method it lacks, and leaves the estimator unfitted."""
     ae = TiedAutoencoder(**{**PARAMS, "init": "pca"})
-    with pytest.raises(TypeError, match="init_linear.*Set init='random'"):
+    with pytest.raises(TypeError, match=r"init_linear.*Set init='random'"):
         ae.fit(X)
     assert not hasattr(ae, "net_")
 

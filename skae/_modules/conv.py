@@ -105,7 +105,7 @@ class ConvAutoencoder(EncoderDecoder):
         self,
         image_shape: Sequence[int],
         n_components: int,
-        channels: Sequence[int] = (32, 64),
+        channels: Sequence[int] = (16, 32),
         activation: str = "gelu",
         code_activation: str = "identity",
         output_activation: str = "identity",

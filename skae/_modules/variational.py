@@ -76,7 +76,7 @@ class VariationalAutoencoderModule(nn.Module):
         likelihood: str = "gaussian",
         linear_residual: bool = False,
         image_shape: Sequence[int] | None = None,
-        channels: Sequence[int] = (32, 64),
+        channels: Sequence[int] = (16, 32),
     ) -> None:
         super().__init__()
         self.likelihood = likelihood
