@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import io
 import pickle
 import random
 import warnings
@@ -182,6 +183,46 @@ def test_partial_fit_refuses_early_stopping(Estimator, X_lowrank):
     """Check that partial_fit, which trains on every row, refuses early stopping."""
     with pytest.raises(ValueError, match="partial_fit does not support early"):
         Estimator(**PARAMS, early_stopping=True).partial_fit(X_lowrank)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_components": 3},
+        {"hidden_layer_sizes": (4,)},
+        {"activation": "tanh"},
+        {"init": "random"},
+        {"image_shape": (-1, 1)},
+    ],
+    ids=lambda params: next(iter(params)),
+)
+def test_continued_training_refuses_a_changed_network(Estimator, X_lowrank, params):
+    """Check that warm_start and partial_fit refuse a network parameter changed
+    by set_params, naming it, leave the fitted model untouched, and that
+    skae.save refuses the estimator until the parameter is set back."""
+    from skae import save
+
+    ae = _fit(Estimator, X_lowrank, warm_start=True)
+    Z, n_iter = ae.transform(X_lowrank), ae.n_iter_
+    before = ae.get_params()
+    ae.set_params(**params)
+    name = next(iter(params))
+    with pytest.raises(
+        ValueError, match=f"Changed since the network was built: {name}"
+    ):
+        ae.fit(X_lowrank)
+    with pytest.raises(
+        ValueError, match=f"Changed since the network was built: {name}"
+    ):
+        ae.partial_fit(X_lowrank)
+    with pytest.raises(
+        ValueError, match=f"Changed since this estimator was fitted: {name}"
+    ):
+        save(ae, io.BytesIO())
+    assert ae.n_iter_ == n_iter
+    assert_array_equal(ae.set_params(**{name: before[name]}).transform(X_lowrank), Z)
+    save(ae, io.BytesIO())
+    ae.set_params(**params, warm_start=False).fit(X_lowrank)  # a new network
 
 
 @pytest.mark.parametrize("first", [True, False])

@@ -67,11 +67,21 @@ def test_corruptions_change_the_expected_fraction():
     assert abs((noisy - X).std().item() - 0.5) < 0.01
 
 
-def test_fraction_noise_level_above_one_is_refused(X_wide):
-    """Check that masking with noise_level > 1 raises a clear error."""
-    dae = DenoisingAutoencoder(n_components=2, noise="masking", noise_level=1.5)
+@pytest.mark.parametrize("noise", ["masking", "salt_and_pepper"])
+def test_fraction_noise_level_above_one_is_refused(X_wide, noise):
+    """Check that a fraction noise_level > 1 is refused before any training,
+    leaving the estimator unfitted, and a fitted one as it was."""
+    dae = DenoisingAutoencoder(n_components=2, noise=noise, noise_level=1.5)
     with pytest.raises(ValueError, match=r"noise_level=1.5 is a fraction"):
         dae.fit(X_wide)
+    assert not hasattr(dae, "n_iter_") and not hasattr(dae, "net_")
+    dae.set_params(noise_level=0.2, max_iter=2, warm_start=True, **PARAMS)
+    Z = dae.fit(X_wide).transform(X_wide)
+    dae.set_params(noise_level=1.5)
+    with pytest.raises(ValueError, match=r"noise_level=1.5 is a fraction"):
+        dae.fit(X_wide)
+    assert dae.n_iter_ == 2
+    np.testing.assert_array_equal(dae.transform(X_wide), Z)
 
 
 def test_overcomplete_code_is_allowed(X_wide):
