@@ -1187,9 +1187,10 @@ def impute(record):
             for row in record["sweep"]
         ]
         parts.append(
-            "skae's settings tried beside the comparison's (each row changes "
-            "the named parameters of the comparison's setting; *defaults*: "
-            "every parameter at its default):\n\n"
+            "skae's settings tried beside the comparison's: each row changes "
+            "the named parameters of the comparison's setting, or, after "
+            "*defaults*, of skae's defaults (no early stopping), on the same "
+            "tables:\n\n"
             + _table(
                 [
                     "dataset",

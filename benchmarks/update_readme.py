@@ -69,6 +69,7 @@ PAGES = {
         "anomaly": (("anomaly.json",), _first(bench_anomaly.sentence)),
         "onnx": (("onnx.json",), _first(report.onnx_serving)),
         "conv": (("conv.json",), _first(report.conv_summary)),
+        "impute": (("impute.json",), _first(report.impute_summary)),
     },
     "docs/benchmarks.rst": {
         "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),
@@ -99,6 +100,9 @@ PAGES = {
     },
     "docs/onnx.rst": {
         "onnx": (("onnx.json",), _first(report.onnx_serving)),
+    },
+    "docs/user_guide/imputer.rst": {
+        "impute": (("impute.json",), _first(report.impute)),
     },
 }
 

@@ -15,7 +15,7 @@ from skae._base import (
     extends_base_parameters,
     without_parameters,
 )
-from skae._compat import Interval, _check_feature_names_in
+from skae._compat import Interval, StrOptions, _check_feature_names_in
 from skae._engine.callbacks import plain_module
 from skae._estimator import check_layer_sizes
 from skae._modules.masked import MaskedAutoencoder
@@ -33,21 +33,25 @@ class AutoencoderImputer(_BaseAutoencoder):
     """Imputation of missing values with a masked denoising autoencoder.
 
     The autoencoder is trained to reconstruct the observed values of each row
-    from the row with a random fraction `mask_fraction` of them hidden, as in
-    MIDA [1]_ and masked-autoencoder pretraining; missing values are never
-    targets. `transform` then fills each missing value with the network's
-    reconstruction of its row and leaves the observed values untouched, bit
-    for bit. Each feature is standardised inside (with the mean and standard
-    deviation of its observed values), so raw tabular data works. The API
-    follows :mod:`sklearn.impute`.
+    from the row with a random fraction of them hidden (`mask_fraction` on
+    average), as in MIDA [1]_ and masked-autoencoder pretraining; missing
+    values are never targets. The encoder reads each row with its missing
+    values at the mean together with the row's missing-value mask, so it
+    knows which values it has to fill in. `transform` then fills each missing
+    value with the network's reconstruction of its row and leaves the
+    observed values untouched, bit for bit. Each feature is standardised
+    inside (centred on the mean of its observed values and divided by their
+    standard deviation, or all by one, see `scaling`), so raw tabular data
+    works. The API follows :mod:`sklearn.impute`.
 
     Read more in the :ref:`User Guide <imputer>`.
 
     Parameters
     ----------
-    n_components : int, default=16
+    n_components : int, default=64
         Size of the code. Codes wider than the input are fine: masking keeps
-        the network from copying its input.
+        the network from copying its input. Wide data (images of hundreds of
+        pixels) needs a wide code; small tables fill in as well with 16.
 
     missing_values : int or float, default=np.nan
         The placeholder for the missing values, as in
@@ -55,8 +59,24 @@ class AutoencoderImputer(_BaseAutoencoder):
         are turned into NaN before training and imputation.
 
     mask_fraction : float, default=0.2
-        Fraction of the observed values hidden (set missing) at random in
-        each training batch; the network learns to fill them in.
+        Average fraction of the observed values hidden (set missing) at random
+        in each training batch; the network learns to fill them in. Each row
+        hides a fraction drawn uniformly between ``2 * mask_fraction - 1`` (or
+        0) and ``2 * mask_fraction`` (or 1), so that the network sees rows with
+        few and with many gaps, whatever the data's own share. With
+        `early_stopping`, `mask_fraction` of the validation rows' values are
+        hidden, once for all epochs, and the validation loss is the error of
+        filling them in.
+
+    scaling : {"feature", "global"}, default="feature"
+        How the features are scaled inside, after centring each on the mean
+        of its observed values. ``"feature"`` divides each feature by its own
+        standard deviation, so that features in different units count alike
+        (tabular data). ``"global"`` divides all features by one standard
+        deviation, so that the loss is the squared error in the data's own
+        units: for features in the same units, such as the pixels of images,
+        where dividing rarely-varying pixels by their small deviations would
+        magnify them.
 
     add_indicator : bool, default=False
         Whether to append binary columns that mark the missing values of the
@@ -67,6 +87,20 @@ class AutoencoderImputer(_BaseAutoencoder):
         Whether features with no observed value at fit are kept in the
         output, filled with 0, instead of being dropped, as in
         :class:`~sklearn.impute.SimpleImputer`.
+
+    max_iter : int, default=300
+        Maximum number of epochs (passes over the training data), as in
+        :class:`~sklearn.neural_network.MLPRegressor`. Training stops sooner
+        when the loss stops improving (see `tol` and `n_iter_no_change`).
+        Higher than the other kinds' 200: with `n_iter_no_change=30`, fits on
+        small tables run up to about 200 epochs before their plateau.
+
+    n_iter_no_change : int, default=30
+        Number of epochs without an improvement of at least `tol` before
+        training stops. Three times the other kinds' 10: the values hidden
+        change at every epoch, which makes the imputer's training loss noisy,
+        and with 10 epochs fits on digits and on small tables stopped long
+        before the filled values stopped improving.
 
     hidden_layer_sizes : int or tuple of int, default=(512, 256)
         Widths of the encoder's hidden layers, from the input inward. The
@@ -93,31 +127,23 @@ class AutoencoderImputer(_BaseAutoencoder):
     learning_rate_init : float, default=1e-3
         Learning rate of the Adam optimizer.
 
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the training data), as in
-        :class:`~sklearn.neural_network.MLPRegressor`. Training stops sooner
-        when the loss stops improving (see `tol` and `n_iter_no_change`).
-
     early_stopping : bool, default=False
         Whether to hold out `validation_fraction` of the training rows and
-        stop when their reconstruction error stops improving, restoring the
-        best weights seen. `partial_fit` does not support it.
+        stop when the error of filling in their hidden values (see
+        `mask_fraction`) stops improving, restoring the best weights seen.
+        `partial_fit` does not support it.
 
     validation_fraction : float, default=0.1
         Proportion of the training data held out for early stopping. Only
         used if `early_stopping` is True.
 
-    n_iter_no_change : int, default=10
-        Number of epochs without an improvement of at least `tol` before
-        training stops.
-
     tol : float, default=1e-2
         Relative improvement of the monitored loss (validation loss with
         `early_stopping`, training loss otherwise) below which an epoch counts
-        as no improvement: an epoch improves when its loss is below ``(1 -
-        tol)`` times the loss of the last improving epoch. With the default,
-        training stops once the loss has fallen by less than 1% over
-        `n_iter_no_change` epochs.
+        as no improvement: an epoch improves when its loss is lower than the
+        loss of the last improving epoch by more than `tol` times that loss's
+        magnitude. With the default, training stops once the loss has fallen
+        by less than 1% over `n_iter_no_change` epochs.
 
     shuffle : bool, default=True
         Whether to shuffle the samples in each epoch.
@@ -180,10 +206,13 @@ class AutoencoderImputer(_BaseAutoencoder):
         The fitted torch module, in eval mode.
 
     encoder_ : torch.nn.Module
-        The fitted encoder (of standardised, mean-filled rows).
+        The fitted encoder. It reads ``2 * n_features_in_`` columns: the
+        standardised row with its missing values at 0, then its missing-value
+        mask.
 
     decoder_ : torch.nn.Module
-        The fitted decoder (to standardised values).
+        The fitted decoder. Its first ``n_features_in_`` outputs are the
+        standardised values; the others are not trained.
 
     n_iter_ : int
         Number of whole epochs trained.
@@ -194,7 +223,8 @@ class AutoencoderImputer(_BaseAutoencoder):
 
     validation_scores_ : list of float or None
         Negative validation loss at each epoch when `early_stopping` is True,
-        else None.
+        else None: the mean squared error, in standardised units, of filling
+        in the hidden values of the validation rows.
 
     best_validation_score_ : float or None
         Best of `validation_scores_`, else None.
@@ -217,10 +247,18 @@ class AutoencoderImputer(_BaseAutoencoder):
     Notes
     -----
     The loss is the mean squared error over the observed values of each
-    batch, in standardised units, so that every feature counts alike;
-    hidden and missing values enter the encoder as their feature's mean.
-    `score_samples` is the negative of that error per row, without masking.
-    The standardisation uses at most 10,000 randomly chosen training rows.
+    batch (hidden or not), in standardised units; hidden and missing values
+    enter the encoder as their feature's mean, flagged by the mask. The
+    network is twice as wide at its input as the data, and its decoder
+    reconstructs the mask's columns too, unused. `score_samples` is the
+    negative of that error per row, without masking. The standardisation uses
+    at most 10,000 randomly chosen training rows.
+
+    Early stopping (``early_stopping=True``, with a patience such as
+    ``n_iter_no_change=50``) usually fills in better than the default plateau
+    rule: it keeps the weights that filled in held-out values best, where
+    the training loss goes on falling as the network learns the training
+    rows. It is not the default because `partial_fit` does not support it.
 
     Training runs in float32 on `device`; `transform` returns the dtype of
     its input (float32 or float64). With an int `random_state`, two fits on
@@ -249,29 +287,39 @@ class AutoencoderImputer(_BaseAutoencoder):
         **without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[0],
         "missing_values": [Real],
         "mask_fraction": [Interval(Real, 0, 1, closed="left")],
+        "scaling": [StrOptions({"feature", "global"})],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
     }
 
-    _network_params = without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[1]
+    _network_params = (
+        *without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[1],
+        "scaling",
+    )
 
     _missing_values_allowed = True
 
     @extends_base_parameters(without=_NOT_PARAMETERS)
     def __init__(
         self,
-        n_components=16,
+        n_components=64,
         *,
         missing_values=np.nan,
         mask_fraction=0.2,
+        scaling="feature",
         add_indicator=False,
         keep_empty_features=False,
+        max_iter=300,
+        n_iter_no_change=30,
         **shared,
     ):
-        super().__init__(n_components, **shared)
+        super().__init__(
+            n_components, max_iter=max_iter, n_iter_no_change=n_iter_no_change, **shared
+        )
         del self.loss, self.output_activation  # standardised MSE, identity
         self.missing_values = missing_values
         self.mask_fraction = mask_fraction
+        self.scaling = scaling
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
 
@@ -366,26 +414,50 @@ class AutoencoderImputer(_BaseAutoencoder):
         return X
 
     def _build_module(self, n_features):
-        """The MLP pair behind the standardising, mean-filling wrapper."""
+        """The MLP pair, on the row and its mask, behind the masking wrapper."""
         check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        inner = self._mlp_module(n_features, output_activation="identity")
-        return MaskedAutoencoder(inner, n_features)
+        inner = self._mlp_module(2 * n_features, output_activation="identity")
+        return MaskedAutoencoder(
+            inner, n_features, validation_mask_fraction=self.mask_fraction
+        )
 
     def _loss(self, output, X, *, training):
-        """Mean squared error on the observed values, standardised."""
-        X_reconstructed, _ = output
+        """Mean squared error on the observed values, standardised; in
+        validation, on the values hidden from the network only."""
+        X_reconstructed, _, missing = output
         target = plain_module(self.net_).standardize(X)
-        observed = ~torch.isnan(target)
-        squared = torch.where(observed, X_reconstructed - target, 0.0).square()
-        return squared.sum() / observed.sum().clamp_min(1)
+        scored = ~torch.isnan(target)
+        if not training:
+            scored &= missing
+        squared = torch.where(scored, X_reconstructed - target, 0.0).square()
+        return squared.sum() / scored.sum().clamp_min(1)
 
     def _corrupt(self, X):
-        """Hide a random `mask_fraction` of the values (set them to NaN)."""
-        return X.masked_fill(torch.rand_like(X) < self.mask_fraction, float("nan"))
+        """Hide random values (set them to NaN), a random fraction of each row.
+
+        With one fraction for every row, rows of many features would all have
+        nearly the same share of gaps in training, the data's plus the hidden,
+        and rows with only the data's own gaps would be unlike any seen.
+        """
+        low = max(0.0, 2 * self.mask_fraction - 1)
+        high = min(1.0, 2 * self.mask_fraction)
+        fractions = low + (high - low) * torch.rand_like(X[:, :1])
+        return X.masked_fill(torch.rand_like(X) < fractions, float("nan"))
 
     def _check_params(self, n_features):
-        """Check the layer sizes (the loss is fixed)."""
+        """Check the layer sizes (the loss is fixed), and that early stopping
+        has hidden values to score."""
         check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        if self.early_stopping and self.mask_fraction == 0:
+            raise ValueError(
+                "early_stopping=True scores how well the hidden values of the "
+                "validation rows are filled in, so it needs mask_fraction > 0."
+            )
+
+    def _update_training_params(self):
+        """Pass the changeable parameters on, the validation mask's fraction too."""
+        super()._update_training_params()
+        plain_module(self.net_).validation_mask_fraction = self.mask_fraction
 
     def _unit_range_needed(self):
         """Any range: the imputer standardises its input."""
@@ -397,7 +469,9 @@ class AutoencoderImputer(_BaseAutoencoder):
 
     def _init_module(self, X):
         """Set the standardisation from a sample, then start from PCA."""
-        plain_module(self.net_).set_scaling(super()._init_sample(X))
+        plain_module(self.net_).set_scaling(
+            super()._init_sample(X), per_feature=self.scaling == "feature"
+        )
         super()._init_module(X)
 
     @staticmethod
@@ -410,7 +484,7 @@ class AutoencoderImputer(_BaseAutoencoder):
         """Per-row negative mean squared error on the observed values."""
         target = module.standardize(X)
         observed = ~torch.isnan(target)
-        X_reconstructed = module.inner.decode(module.encode(X))
+        X_reconstructed = module.decode_standardized(module.encode(X))
         squared = torch.where(observed, X_reconstructed - target, 0.0).square()
         return -squared.sum(dim=1) / observed.sum(dim=1).clamp_min(1)
 
