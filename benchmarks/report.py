@@ -520,45 +520,6 @@ def _variational_setting(record):
     )
 
 
-def variational_summary(record):
-    """The README's compact table: likelihood, error and accuracy against k."""
-    rows = _lookup(record)
-    ks = record["settings"]["ks"]
-    models = record["settings"]["models"]
-    n_importance = record["settings"]["n_importance"]
-    gaussian = "VariationalAutoencoder"
-    measures = [
-        ("test log-likelihood", "PCA", "PCA (exact)", "log_likelihood", _nats),
-        ("", gaussian, "VAE (Gaussian), ELBO", "elbo", _nats),
-        (
-            "",
-            gaussian,
-            f"VAE (Gaussian), {n_importance} importance samples",
-            "log_likelihood",
-            _nats,
-        ),
-    ]
-    for name, key, fmt in [
-        ("test MSE", "mse", "{:.4f}".format),
-        ("LogReg accuracy on the codes", "logistic_accuracy", "{:.3f}".format),
-    ]:
-        measures += [
-            (name if i == 0 else "", model, VARIATIONAL_SHORT[model], key, fmt)
-            for i, model in enumerate(models)
-        ]
-    lines = [
-        [name, label, *(fmt(rows[(model, k)][key]) for k in ks)]
-        for name, model, label, key, fmt in measures
-        if model in models
-    ]
-    text = (
-        _variational_setting(record)
-        + f" Run of {record['created'][:10]}: `{record['command']}`."
-    )
-    table = _table(["measure", "model", *(f"k={k}" for k in ks)], lines)
-    return f"{text}\n\n{table}\n"
-
-
 def variational(record, figures=None):
     """The full section of the variational benchmark, for the docs.
 
@@ -1057,44 +1018,6 @@ def _impute_goals(record):
         verdict = f"{_check(met == len(found))} ({met}/{len(found)})"
         lines.append([goal, detail, verdict])
     return lines
-
-
-def impute_summary(record):
-    """The README's imputation table: RMSE of the four, skae's fit time.
-
-    Parameters
-    ----------
-    record : dict
-        A JSON record written by ``python -m benchmarks.bench_impute``.
-    """
-    rows = _impute_rows(record)
-    lines = []
-    for dataset, rate in _impute_pairs(record):
-        errors = {name: rows[(dataset, rate, name)]["rmse"] for name in IMPUTE_SHORT}
-        best = min(errors.values())
-        cells = [
-            f"**{error:.4g}**" if error == best else f"{error:.4g}"
-            for error in errors.values()
-        ]
-        skae = rows[(dataset, rate, "AutoencoderImputer")]
-        lines.append(
-            [
-                IMPUTE_NAMES.get(dataset, dataset),
-                f"{rate:.0%}",
-                *cells,
-                f"{skae['fit_time']:.1f}",
-            ]
-        )
-    header = ["dataset", "removed", *IMPUTE_SHORT.values(), "skae fit (s)"]
-    goals = _impute_goals(record)
-    verdicts = " ".join(f"{goal}: {verdict}." for goal, _, verdict in goals)
-    return (
-        _impute_setting(record)
-        + "\n\n"
-        + _table(header, lines)
-        + ("\n\n" + verdicts if verdicts else "")
-        + "\n"
-    )
 
 
 def impute(record):

@@ -65,11 +65,6 @@ PAGES = {
                 )
             ),
         ),
-        "variational": (("variational.json",), _first(report.variational_summary)),
-        "anomaly": (("anomaly.json",), _first(bench_anomaly.sentence)),
-        "onnx": (("onnx.json",), _first(report.onnx_serving)),
-        "conv": (("conv.json",), _first(report.conv_summary)),
-        "impute": (("impute.json",), _first(report.impute_summary)),
     },
     "docs/benchmarks.rst": {
         "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),
