@@ -65,6 +65,10 @@ PAGES = {
                 )
             ),
         ),
+        "pretraining": (
+            ("pretraining.json",),
+            _first(bench_pretraining.markdown_table),
+        ),
     },
     "docs/benchmarks.rst": {
         "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),
