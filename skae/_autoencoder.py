@@ -35,17 +35,19 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
     image_shape : tuple of int or None, default=None
         Shape of each sample as an image, ``(height, width)`` or
-        ``(channels, height, width)``, for a convolutional network. Rows stay
-        flat: `X` has one image per row, flattened in C-order (as
-        ``images.reshape(n_samples, -1)`` gives), so the estimator works after
-        a scaler and in pipelines as before. ``None`` uses the MLP of
-        `hidden_layer_sizes`.
+        ``(channels, height, width)``, for a convolutional network: the MLP
+        of `hidden_layer_sizes`, whose decoded images convolutions then
+        correct (`conv_channels`). Rows stay flat: `X` has one image per row,
+        flattened in C-order (as ``images.reshape(n_samples, -1)`` gives), so
+        the estimator works after a scaler and in pipelines as before.
+        ``None`` uses the MLP alone.
 
-    conv_channels : tuple of int, default=(16, 32)
-        Channels of the convolutional stages, from the input inward; each
-        stage halves the height and width (3x3 kernels, stride 2), and the
-        decoder mirrors them. Only used when `image_shape` is set, in which
-        case `hidden_layer_sizes` is not used.
+    conv_channels : tuple of int, default=(32,)
+        Channels of the convolutional stages that correct the decoded images,
+        from the image inward: each stage halves the height and width (3x3
+        kernels, stride 2), transposed convolutions mirror them back, and
+        their output is added to the decoder's. Only used when `image_shape`
+        is set.
 
     output_activation : {"identity", "sigmoid"}, default="identity"
         Activation of the decoder's last layer. ``"sigmoid"`` bounds the

@@ -199,7 +199,7 @@ class _BaseAutoencoder(
         hidden_layer_sizes=(512, 256),
         activation="gelu",
         image_shape=None,
-        conv_channels=(16, 32),
+        conv_channels=(32,),
         output_activation="identity",
         init="pca",
         loss="mse",
@@ -403,21 +403,26 @@ class _BaseAutoencoder(
             "output_activation": output_activation,
             "linear_residual": self.init == "pca",
         }
-        if self.image_shape is not None:
+        hidden = check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        image_shape = self._image_shape(n_features)
+        if image_shape is not None:
             return ConvAutoencoder(
-                check_image_shape(self.image_shape, n_features),
+                image_shape,
                 self.n_components,
+                hidden_layer_sizes=hidden,
                 channels=check_layer_sizes(self.conv_channels, "conv_channels"),
                 **common,
             )
         return MLPAutoencoder(
-            n_features,
-            self.n_components,
-            hidden_layer_sizes=check_layer_sizes(
-                self.hidden_layer_sizes, "hidden_layer_sizes"
-            ),
-            **common,
+            n_features, self.n_components, hidden_layer_sizes=hidden, **common
         )
+
+    def _image_shape(self, n_features):
+        """Seam: ``(channels, height, width)`` of the network's rows of
+        `n_features`, or None for an MLP."""
+        if self.image_shape is None:
+            return None
+        return check_image_shape(self.image_shape, n_features)
 
     def _loss(self, output, X, *, training):
         """Seam: the loss of a batch, from the module's output and the clean `X`."""

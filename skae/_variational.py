@@ -11,7 +11,6 @@ from skorch.callbacks import Callback
 
 from skae._base import (
     _BaseAutoencoder,
-    check_image_shape,
     extends_base_parameters,
     without_parameters,
 )
@@ -89,17 +88,19 @@ class VariationalAutoencoder(_BaseAutoencoder):
 
     image_shape : tuple of int or None, default=None
         Shape of each sample as an image, ``(height, width)`` or
-        ``(channels, height, width)``, for a convolutional network. Rows stay
-        flat: `X` has one image per row, flattened in C-order (as
-        ``images.reshape(n_samples, -1)`` gives), so the estimator works after
-        a scaler and in pipelines as before. ``None`` uses the MLP of
-        `hidden_layer_sizes`.
+        ``(channels, height, width)``, for a convolutional network: the MLP
+        of `hidden_layer_sizes`, whose decoded images convolutions then
+        correct (`conv_channels`). Rows stay flat: `X` has one image per row,
+        flattened in C-order (as ``images.reshape(n_samples, -1)`` gives), so
+        the estimator works after a scaler and in pipelines as before.
+        ``None`` uses the MLP alone.
 
-    conv_channels : tuple of int, default=(16, 32)
-        Channels of the convolutional stages, from the input inward; each
-        stage halves the height and width (3x3 kernels, stride 2), and the
-        decoder mirrors them. Only used when `image_shape` is set, in which
-        case `hidden_layer_sizes` is not used.
+    conv_channels : tuple of int, default=(32,)
+        Channels of the convolutional stages that correct the decoded images,
+        from the image inward: each stage halves the height and width (3x3
+        kernels, stride 2), transposed convolutions mirror them back, and
+        their output is added to the decoder's. Only used when `image_shape`
+        is set.
 
     init : {"pca", "random"}, default="pca"
         How the network starts. ``"pca"`` gives the encoder's mean and the
@@ -437,11 +438,7 @@ class VariationalAutoencoder(_BaseAutoencoder):
             activation=self.activation,
             likelihood=self.likelihood,
             linear_residual=self.init == "pca",
-            image_shape=(
-                None
-                if self.image_shape is None
-                else check_image_shape(self.image_shape, n_features)
-            ),
+            image_shape=self._image_shape(n_features),
             channels=check_layer_sizes(self.conv_channels, "conv_channels"),
         )
 

@@ -54,7 +54,7 @@ except ImportError as exc:  # the optional extra is not installed
     ) from exc
 
 from skae._estimator import FLOAT_DTYPES
-from skae._modules.conv import Crop
+from skae._modules.conv import Crop, ImageRefinement
 from skae._modules.mlp import EncoderClassifier, LinearResidual
 from skae._modules.variational import GaussianEncoder
 from skae._registry import AUTOENCODERS, ESTIMATORS
@@ -191,6 +191,13 @@ def _linear_residual(graph, module, X):
     return graph.walk(module.activation, total)
 
 
+def _image_refinement(graph, module, X):
+    """``activation(Y + convolutions(Y))`` with ``Y = decoder(X)``."""
+    Y = graph.walk(module.decoder, X)
+    total = graph.node("Add", [Y, graph.walk(module.convolutions, Y)])
+    return graph.walk(module.activation, total)
+
+
 def _gaussian_encoder(graph, module, X):
     """The posterior mean: ``mean(trunk(X))``, plus ``linear(X)`` when it has one."""
     mean = graph.walk(module.mean, graph.walk(module.trunk, X))
@@ -268,6 +275,7 @@ _LAYERS = {
     nn.Flatten: _flatten,
     Crop: _crop,
     LinearResidual: _linear_residual,
+    ImageRefinement: _image_refinement,
     GaussianEncoder: _gaussian_encoder,
     EncoderClassifier: _encoder_classifier,
 }

@@ -17,6 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from torch import nn
 
 import skae
 from skae._modules.conv import ConvAutoencoder
@@ -46,7 +47,7 @@ def Estimator(request):
 @parametrize_with_checks(
     [
         Estimator(**{**FAST_PARAMS, "image_shape": (-1, 1), "conv_channels": (2,)})
-        for Estimator in AUTOENCODERS
+        for Estimator in (*AUTOENCODERS, skae.AutoencoderImputer)
     ]
 )
 def test_conv_passes_sklearn_checks(estimator, check):
@@ -124,3 +125,32 @@ def test_conv_in_pipelines_searches_pandas_and_files(images):
     skae.save(ae, buffer)
     buffer.seek(0)
     assert_array_equal(skae.load(buffer).transform(images), ae.transform(images))
+
+
+def test_conv_corrects_the_mlp_decoder_with_convolutions(images):
+    """Check the network's design: the MLP of hidden_layer_sizes, then the
+    conv_channels stages over its decoded images, mirrored back."""
+    ae = skae.AutoencoderTransformer(
+        4,
+        image_shape=(6, 5),
+        hidden_layer_sizes=(7,),
+        conv_channels=(3, 5),
+        max_iter=1,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ae.fit(images)
+    widths = {m.out_features for m in ae.module_.modules() if isinstance(m, nn.Linear)}
+    assert 7 in widths
+    convolutions = [
+        (type(m).__name__, m.out_channels)
+        for m in ae.module_.decoder.convolutions
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)
+    ]
+    assert convolutions == [
+        ("Conv2d", 3),
+        ("Conv2d", 5),
+        ("ConvTranspose2d", 3),
+        ("ConvTranspose2d", 1),
+    ]

@@ -87,6 +87,10 @@ class EncoderDecoder(nn.Module):
         """The reconstructions of codes ``Z``."""
         return self.decoder(Z)
 
+    def linear_halves(self) -> tuple[nn.Module, nn.Module]:
+        """The encoder and decoder that :meth:`init_linear` sets."""
+        return self.encoder, self.decoder
+
     @torch.no_grad()
     def init_linear(
         self, components: torch.Tensor, mean: torch.Tensor, scores: torch.Tensor
@@ -105,7 +109,7 @@ class EncoderDecoder(nn.Module):
         shift = torch.zeros_like(components[:, 0])
         if self.code_activation == "relu":
             shift = -scores.amin(dim=0)
-        encoder, decoder = self.encoder, self.decoder
+        encoder, decoder = self.linear_halves()
         if not isinstance(encoder, LinearResidual):
             raise TypeError("init_linear needs linear_residual=True.")
         encoder.linear.weight.copy_(components)

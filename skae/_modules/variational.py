@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from skae._modules.conv import conv_decoder, conv_trunk
+from skae._modules.conv import ImageRefinement, refine_images
 from skae._modules.mlp import LinearResidual, make_mlp
 
 LOG_2PI = math.log(2 * math.pi)
@@ -76,19 +76,16 @@ class VariationalAutoencoderModule(nn.Module):
         likelihood: str = "gaussian",
         linear_residual: bool = False,
         image_shape: Sequence[int] | None = None,
-        channels: Sequence[int] = (16, 32),
+        channels: Sequence[int] = (32,),
     ) -> None:
         super().__init__()
         self.likelihood = likelihood
         hidden = list(hidden_layer_sizes)
-        if image_shape is not None:
-            trunk, width = conv_trunk(image_shape, channels, activation)
-            decoder = conv_decoder(n_components, image_shape, channels, activation)
-        else:
-            trunk = make_mlp([n_features, *hidden], activation, activation)
-            width = hidden[-1] if hidden else n_features
-            decoder_sizes = [n_components, *hidden[::-1], n_features]
-            decoder = make_mlp(decoder_sizes, activation, "identity")
+        trunk = make_mlp([n_features, *hidden], activation, activation)
+        width = hidden[-1] if hidden else n_features
+        decoder = make_mlp(
+            [n_components, *hidden[::-1], n_features], activation, "identity"
+        )
         self.encoder = GaussianEncoder(
             trunk, width, n_features, n_components, linear_residual
         )
@@ -96,6 +93,11 @@ class VariationalAutoencoderModule(nn.Module):
         if linear_residual:
             self.decoder = LinearResidual(
                 nn.Linear(n_components, n_features), decoder, "identity"
+            )
+        if image_shape is not None:
+            # Convolutions correct the decoded images, as in ConvAutoencoder.
+            self.decoder = refine_images(
+                self.decoder, image_shape, channels, activation
             )
         # log sigma^2 of the isotropic Gaussian noise (unused for Bernoulli).
         self.log_noise_variance = nn.Parameter(torch.zeros(()))
@@ -194,6 +196,9 @@ class VariationalAutoencoderModule(nn.Module):
         Needs ``linear_residual=True``.
         """
         encoder, decoder = self.encoder, self.decoder
+        if isinstance(decoder, ImageRefinement):
+            decoder.zero_correction()
+            decoder = decoder.decoder
         if encoder.linear is None or not isinstance(decoder, LinearResidual):
             raise TypeError("init_linear needs linear_residual=True.")
         scale = scores.std(dim=0).clamp_min(1e-8) if len(scores) > 1 else 1.0
