@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skae._base import (
     _BaseAutoencoder,
+    check_image_shape,
     extends_base_parameters,
     without_parameters,
 )
@@ -21,7 +22,7 @@ from skae._estimator import check_layer_sizes
 from skae._modules.masked import MaskedAutoencoder
 
 # The imputer standardises its input itself and reconstructs in those units.
-_NOT_PARAMETERS = ("loss", "output_activation", "image_shape", "conv_channels")
+_NOT_PARAMETERS = ("loss", "output_activation")
 
 
 def _never(estimator):
@@ -109,6 +110,20 @@ class AutoencoderImputer(_BaseAutoencoder):
     activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
             default="gelu"
         Activation after every hidden layer.
+
+    image_shape : tuple of int or None, default=None
+        Shape of each row as an image, ``(height, width)`` or ``(channels,
+        height, width)``, for rows that are images flattened in C-order. The
+        network is then convolutional, as the autoencoders' (see
+        :class:`AutoencoderTransformer`): convolutions over the reconstructed
+        images, and over their missing-value masks as as many more channels,
+        correct the MLP's reconstruction, so that a missing pixel is filled
+        from its neighbours too. ``None`` uses the MLP alone.
+
+    conv_channels : tuple of int, default=(32,)
+        Channels of the convolutional stages, from the image inward; each
+        halves the height and width (3x3 kernels, stride 2). Only used when
+        `image_shape` is set.
 
     init : {"pca", "random"}, default="pca"
         How the network starts. ``"pca"`` starts it from PCA of a sample of the
@@ -420,6 +435,14 @@ class AutoencoderImputer(_BaseAutoencoder):
         return MaskedAutoencoder(
             inner, n_features, validation_mask_fraction=self.mask_fraction
         )
+
+    def _image_shape(self, n_features):
+        """The images and their masks: the network reads (and reconstructs)
+        rows of `n_features`, twice the data's, so twice the channels."""
+        if self.image_shape is None:
+            return None
+        n_channels, height, width = check_image_shape(self.image_shape, n_features // 2)
+        return 2 * n_channels, height, width
 
     def _loss(self, output, X, *, training):
         """Mean squared error on the observed values, standardised; in

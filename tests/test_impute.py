@@ -224,3 +224,31 @@ def test_impute_scaling(low_rank, scaling):
     else:
         expected = np.full(X_missing.shape[1], np.sqrt(np.nanmean(centred**2)))
     assert_allclose(module.scale.numpy(), expected, rtol=1e-4)
+
+
+def test_impute_images_with_a_convolutional_network():
+    """Check that image_shape gives the imputer the convolutional network
+    (images and masks as channels), that it fills holes in images far better
+    than the mean and leaves observed pixels untouched, and that a shape that
+    does not fit is refused."""
+    rng = np.random.RandomState(0)
+    rows, cols = np.mgrid[0:6, 0:5]
+    centres = rng.uniform([0, 0], [6, 5], size=(300, 2))
+    distance = (rows - centres[:, :1, None]) ** 2 + (cols - centres[:, 1:, None]) ** 2
+    X = np.exp(-distance / 2.0).reshape(300, 30)
+    missing = rng.rand(*X.shape) < 0.2
+    X_missing = np.where(missing, np.nan, X)
+    imputer = AutoencoderImputer(
+        8, image_shape=(6, 5), conv_channels=(4,), max_iter=100, **PARAMS
+    )
+    X_imputed = imputer.fit_transform(X_missing)
+    first = next(m for m in imputer.module_.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 2  # the image, then its mask
+    assert_array_equal(X_imputed[~missing], X[~missing])
+    error = np.sqrt(np.mean((X_imputed - X)[missing] ** 2))
+    mean_error = np.sqrt(
+        np.mean((SimpleImputer().fit_transform(X_missing) - X)[missing] ** 2)
+    )
+    assert error < 0.5 * mean_error
+    with pytest.raises(ValueError, match=r"image_shape=\(5, 5\) does not fit the 30"):
+        AutoencoderImputer(image_shape=(5, 5)).fit(X_missing)
