@@ -67,8 +67,10 @@ IMPUTERS = ("SimpleImputer", "KNNImputer", "IterativeImputer", "AutoencoderImput
 # the default, but for images (below).
 SKAE_PARAMS = {"early_stopping": True, "n_iter_no_change": 50, "max_iter": 500}
 # Pixels share their units: scale them all alike, so that rarely-varying
-# border pixels are not magnified (see the sweep).
-IMAGE_PARAMS = {"scaling": "global"}
+# border pixels are not magnified; and the convolutional network (each
+# dataset's `image_shape`), two stages deep so that a hole is filled from a
+# wider neighbourhood (see the sweep).
+IMAGE_PARAMS = {"scaling": "global", "conv_channels": (32, 64)}
 # IterativeImputer's defaults (BayesianRidge, max_iter=10); on 784 pixels, a
 # round over every feature with all the others as predictors takes many
 # minutes, so each pixel is regressed on its 100 most correlated ones, in 5
@@ -78,9 +80,15 @@ ITERATIVE_PARAMS = {"max_iter": 10}
 ITERATIVE_PARAMS_WIDE = {"n_nearest_features": 100, "max_iter": 5}
 
 DATASETS = {
-    "digits": {"kind": "images", "repeats": 1, "test_size": 0.25},
+    "digits": {
+        "kind": "images",
+        "image_shape": (8, 8),
+        "repeats": 1,
+        "test_size": 0.25,
+    },
     "fashion_mnist": {
         "kind": "images",
+        "image_shape": (28, 28),
         "repeats": 1,
         "n_train": 3000,
         "n_test": 1000,
@@ -110,7 +118,10 @@ SWEEP = [
     ("digits", 0.3, "comparison", {"mask_fraction": 0.1}),
     ("digits", 0.3, "comparison", {"mask_fraction": 0.4}),
     ("digits", 0.3, "comparison", {"n_iter_no_change": 10}),
-    ("fashion_mnist", 0.3, "comparison", {"n_components": 128}),
+    ("digits", 0.3, "comparison", {"image_shape": None}),
+    ("digits", 0.3, "comparison", {"conv_channels": (32,)}),
+    ("fashion_mnist", 0.3, "comparison", {"image_shape": None}),
+    ("fashion_mnist", 0.3, "comparison", {"conv_channels": (32,)}),
     ("fashion_mnist", 0.3, "comparison", {"scaling": "feature"}),
     ("breast_cancer", 0.3, "defaults", {}),
     ("breast_cancer", 0.3, "defaults", {"n_iter_no_change": 10, "max_iter": 200}),
@@ -245,7 +256,7 @@ def skae_params(dataset, changes=(), *, start="comparison", quick=False):
     if start == "comparison":
         params.update(SKAE_PARAMS)
         if DATASETS[dataset]["kind"] == "images":
-            params.update(IMAGE_PARAMS)
+            params.update(IMAGE_PARAMS, image_shape=DATASETS[dataset]["image_shape"])
     params.update(changes)
     if quick:
         params["max_iter"] = QUICK["max_iter"]
@@ -485,6 +496,11 @@ def run(
             "skae": {
                 "params": dict(SKAE_PARAMS),
                 "image_params": dict(IMAGE_PARAMS),
+                "image_shapes": {
+                    name: data["image_shape"]
+                    for name, data in DATASETS.items()
+                    if "image_shape" in data
+                },
             },
             "iterative": {"default": ITERATIVE_PARAMS, "wide": ITERATIVE_PARAMS_WIDE},
         },
