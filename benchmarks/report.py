@@ -1032,43 +1032,6 @@ def _impute_goals(record):
     return lines
 
 
-def impute_summary(record):
-    """The README's compact table: RMSE of each imputer (best in bold) and the
-    downstream accuracy, per dataset and rate; then the goals."""
-    rows = _impute_rows(record)
-    lines = []
-    for dataset, rate in _impute_pairs(record):
-        found = {name: rows[(dataset, rate, name)] for name in IMPUTE_SHORT}
-        best = min(row["rmse"] for row in found.values())
-        lines.append(
-            [
-                IMPUTE_NAMES.get(dataset, dataset),
-                f"{rate:.0%}",
-                *(
-                    f"**{row['rmse']:.4g}**"
-                    if row["rmse"] == best
-                    else f"{row['rmse']:.4g}"
-                    for row in found.values()
-                ),
-                " / ".join(f"{row['accuracy']:.3f}" for row in found.values()),
-            ]
-        )
-    header = [
-        "dataset",
-        "removed",
-        *(f"RMSE {short}" for short in IMPUTE_SHORT.values()),
-        "accuracy (" + " / ".join(IMPUTE_SHORT.values()) + ")",
-    ]
-    goals = _table(["goal", "measured", "verdict"], _impute_goals(record))
-    return (
-        f"Run of {record['created'][:10]}: `{record['command']}`.\n\n"
-        + _table(header, lines)
-        + "\n\n"
-        + goals
-        + "\n"
-    )
-
-
 def impute(record):
     """The full imputation section, for the docs: every measure, the goals,
     the sweep of skae's settings and the warnings.

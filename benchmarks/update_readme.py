@@ -65,12 +65,6 @@ PAGES = {
                 )
             ),
         ),
-        "pretraining": (
-            ("pretraining.json",),
-            _first(bench_pretraining.markdown_table),
-        ),
-        "conv": (("conv.json",), _first(report.conv_summary)),
-        "impute": (("impute.json",), _first(report.impute_summary)),
     },
     "docs/benchmarks.rst": {
         "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),

@@ -8,7 +8,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from skae._modules.mlp import ACTIVATIONS, EncoderDecoder, MLPAutoencoder
+from skae._modules.mlp import (
+    ACTIVATIONS,
+    EncoderDecoder,
+    MLPAutoencoder,
+    zero_last_layer,
+)
 
 # Every stage halves the height and width: a 3x3 kernel, stride 2, padding 1.
 KERNEL, STRIDE, PADDING = 3, 2, 1
@@ -83,12 +88,9 @@ class ImageRefinement(nn.Module):
         Y = self.decoder(Z)
         return self.activation(Y + self.convolutions(Y))
 
-    @torch.no_grad()
     def zero_correction(self) -> None:
         """Zero the last layer of the convolutions."""
-        last = [m for m in self.convolutions.modules() if hasattr(m, "weight")][-1]
-        last.weight.zero_()
-        last.bias.zero_()
+        zero_last_layer(self.convolutions)
 
 
 def refine_images(

@@ -36,6 +36,15 @@ def make_mlp(
     return nn.Sequential(*layers)
 
 
+@torch.no_grad()
+def zero_last_layer(module: nn.Module) -> None:
+    """Zero the weights and bias of the last layer of `module` that has weights,
+    so that its output is zero: a correction that starts with no effect."""
+    last = [layer for layer in module.modules() if hasattr(layer, "weight")][-1]
+    last.weight.zero_()
+    last.bias.zero_()
+
+
 class LinearResidual(nn.Module):
     """``activation(linear(X) + mlp(X))``: a linear map and a nonlinear correction.
 
@@ -53,12 +62,9 @@ class LinearResidual(nn.Module):
         """The activated sum of the linear map and the correction."""
         return self.activation(self.linear(X) + self.mlp(X))
 
-    @torch.no_grad()
     def zero_correction(self) -> None:
         """Zero the correction's last layer with weights: the map is then linear."""
-        last = [layer for layer in self.mlp.modules() if hasattr(layer, "weight")][-1]
-        last.weight.zero_()
-        last.bias.zero_()
+        zero_last_layer(self.mlp)
 
 
 class EncoderDecoder(nn.Module):
