@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from skae._base import (
     _BaseAutoencoder,
-    check_image_shape,
     extends_base_parameters,
     without_parameters,
 )
@@ -439,9 +438,10 @@ class AutoencoderImputer(_BaseAutoencoder):
     def _image_shape(self, n_features):
         """The images and their masks: the network reads (and reconstructs)
         rows of `n_features`, twice the data's, so twice the channels."""
-        if self.image_shape is None:
+        shape = super()._image_shape(n_features // 2)
+        if shape is None:
             return None
-        n_channels, height, width = check_image_shape(self.image_shape, n_features // 2)
+        n_channels, height, width = shape
         return 2 * n_channels, height, width
 
     def _loss(self, output, X, *, training):

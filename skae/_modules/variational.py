@@ -19,8 +19,7 @@ LOG_VARIANCE_RANGE = (-30.0, 20.0)
 
 
 class GaussianEncoder(nn.Module):
-    """A trunk (an MLP or convolutions) with two heads: the mean and
-    log-variance of q(z | x).
+    """A trunk (an MLP) with two heads: the mean and log-variance of q(z | x).
 
     ``width`` is the trunk's output width. With ``linear_residual``, a linear
     map of the input is added to the mean, so that
