@@ -129,12 +129,15 @@ SWEEP = [
     ("breast_cancer", 0.3, "comparison", {"hidden_layer_sizes": (128,)}),
     ("breast_cancer", 0.3, "comparison", {"mask_fraction": 0.4}),
     ("breast_cancer", 0.3, "comparison", {"n_iter_no_change": 10}),
+    ("breast_cancer", 0.3, "comparison", {"initial_strategy": "mean"}),
     ("wine", 0.3, "defaults", {}),
     ("wine", 0.3, "defaults", {"n_iter_no_change": 10, "max_iter": 200}),
     ("wine", 0.3, "comparison", {"hidden_layer_sizes": (128,)}),
+    ("wine", 0.3, "comparison", {"initial_strategy": "mean"}),
     ("diabetes", 0.3, "defaults", {}),
     ("diabetes", 0.3, "defaults", {"n_iter_no_change": 10, "max_iter": 200}),
     ("diabetes", 0.3, "comparison", {"hidden_layer_sizes": (128,)}),
+    ("diabetes", 0.3, "comparison", {"initial_strategy": "mean"}),
 ]
 
 

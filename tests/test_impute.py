@@ -146,18 +146,19 @@ def test_impute_score_is_the_observed_error(low_rank, fitted):
 
 
 def test_impute_network_reads_the_missing_value_mask(low_rank, fitted):
-    """Check that the encoder tells a missing value from an observed one at the
-    feature's mean: the two rows fill alike but their codes differ."""
+    """Check that the encoder tells a missing value from an observed one equal
+    to its fill: the two rows fill alike but their codes differ."""
     _, X_missing, _ = low_rank
-    row = np.nanmean(X_missing, axis=0, keepdims=True)
-    row_missing = row.copy()
+    row_missing = np.nanmean(X_missing, axis=0, keepdims=True).astype(np.float32)
     row_missing[0, 0] = np.nan
     module = fitted.module_
     with torch.inference_mode():
         # The encoder reads the filled row, then its mask.
         assert fitted.encoder_(torch.zeros(1, 24)).shape == (1, 4)
-        X_pair = torch.from_numpy(np.vstack([row, row_missing]).astype(np.float32))
-        assert_allclose(module.filled(X_pair)[0], module.filled(X_pair)[1], atol=1e-6)
+        filled = module.filled(torch.from_numpy(row_missing))
+        row = (filled * module.scale + module.mean).numpy()
+        X_pair = torch.from_numpy(np.vstack([row, row_missing]))
+        assert_allclose(module.filled(X_pair)[0], module.filled(X_pair)[1], atol=1e-5)
         Z = module.encode(X_pair).numpy()
     assert not np.allclose(Z[0], Z[1])
 
@@ -252,3 +253,53 @@ def test_impute_images_with_a_convolutional_network():
     assert error < 0.5 * mean_error
     with pytest.raises(ValueError, match=r"image_shape=\(5, 5\) does not fit the 30"):
         AutoencoderImputer(image_shape=(5, 5)).fit(X_missing)
+
+
+@pytest.mark.parametrize(
+    "initial_strategy, image_shape, n_factors",
+    [
+        ("auto", None, 12),
+        ("auto", (3, 4), 0),
+        ("gaussian", (3, 4), 12),
+        ("mean", None, 0),
+    ],
+)
+def test_impute_initial_strategy(low_rank, initial_strategy, image_shape, n_factors):
+    """Check that tables get the Gaussian fill by default and images the mean,
+    and that either can be asked for."""
+    _, X_missing, _ = low_rank
+    imputer = AutoencoderImputer(
+        16,
+        initial_strategy=initial_strategy,
+        image_shape=image_shape,
+        conv_channels=(4,),
+        max_iter=1,
+        **PARAMS,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        imputer.fit(X_missing)
+    assert imputer.module_.fill.n_factors == n_factors
+
+
+def test_impute_starts_from_the_gaussian_fill(low_rank):
+    """Check that with init="pca" and a code as wide as the data the network
+    starts by returning the Gaussian fill, which on a low-rank table is far
+    better than the mean."""
+    X, X_missing, missing = low_rank
+    imputer = AutoencoderImputer(
+        12, max_iter=1, learning_rate_init=1e-12, **{**PARAMS, "hidden_layer_sizes": ()}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        X_imputed = imputer.fit_transform(X_missing)
+    module = imputer.module_
+    with torch.inference_mode():
+        X_torch = torch.from_numpy(X_missing.astype(np.float32))
+        fill = (module.filled(X_torch) * module.scale + module.mean).numpy()
+    assert_allclose(X_imputed[missing], fill[missing], rtol=1e-4)
+    error = np.sqrt(np.mean((X_imputed - X)[missing] ** 2))
+    mean_error = np.sqrt(
+        np.mean((SimpleImputer().fit_transform(X_missing) - X)[missing] ** 2)
+    )
+    assert error < 0.05 * mean_error

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from skae._modules.mlp import ACTIVATIONS, MLPAutoencoder, make_mlp
+from skae._modules.ppca import ProbabilisticPCA
 
 
 @pytest.mark.parametrize("hidden", [(), (16,), (16, 8)])
@@ -103,3 +104,46 @@ def test_residual_gradients_reach_every_parameter():
         ((X_reconstructed - X) ** 2).mean().backward()
         optimizer.step()
     assert all(p.grad.abs().sum() > 0 for p in module.parameters())
+
+
+def _gaussian_with_holes(n_samples=3000, fraction=0.2, seed=0):
+    """Correlated Gaussian rows (5 features) and a copy with holes."""
+    generator = torch.Generator().manual_seed(seed)
+    mixing = torch.randn(5, 5, generator=generator, dtype=torch.float64)
+    X = torch.randn(n_samples, 5, generator=generator, dtype=torch.float64) @ mixing
+    holes = torch.rand(X.shape, generator=generator, dtype=torch.float64) < fraction
+    return X, X.masked_fill(holes, float("nan"))
+
+
+def test_probabilistic_pca_recovers_the_covariance_from_rows_with_holes():
+    """Check that EM on the observed values alone finds the mean and the
+    covariance of the complete rows."""
+    X, X_missing = _gaussian_with_holes()
+    model = ProbabilisticPCA(5, 5).double().fit(X_missing)
+    covariance = model.components @ model.components.T + model.noise * torch.eye(5)
+    scale = torch.cov(X.T).abs().max()
+    assert torch.allclose(covariance, torch.cov(X.T), atol=0.05 * scale)
+    assert torch.allclose(model.mean, X.mean(dim=0), atol=0.05 * scale.sqrt())
+
+
+def test_probabilistic_pca_fills_with_the_conditional_mean():
+    """Check that a missing value becomes its Gaussian conditional mean given
+    the row's observed values, observed values stay, and without factors
+    every missing value becomes the mean."""
+    _, X_missing = _gaussian_with_holes(n_samples=500)
+    model = ProbabilisticPCA(5, 3).double().fit(X_missing)
+    covariance = model.components @ model.components.T + model.noise * torch.eye(5)
+    row = X_missing[~torch.isnan(X_missing).any(dim=1)][:1].clone()
+    row[0, [1, 3]] = float("nan")
+    observed = ~torch.isnan(row[0])
+    conditional = model.mean[~observed] + covariance[~observed][:, observed] @ (
+        torch.linalg.solve(
+            covariance[observed][:, observed], row[0, observed] - model.mean[observed]
+        )
+    )
+    filled = model(row)
+    assert torch.equal(filled[0, observed], row[0, observed])
+    assert torch.allclose(filled[0, ~observed], conditional)
+    mean_only = ProbabilisticPCA(5, 0)
+    mean_only.mean.fill_(2.0)
+    assert torch.equal(mean_only(row)[0, ~observed], torch.full((2,), 2.0))

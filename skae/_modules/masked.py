@@ -5,24 +5,28 @@
 import torch
 from torch import nn
 
+from skae._modules.ppca import ProbabilisticPCA
+
 # Seed of the values hidden in validation rows: the same at every epoch, so
 # that the validation losses of successive epochs are comparable.
 VALIDATION_MASK_SEED = 0
 
 
 class MaskedAutoencoder(nn.Module):
-    """Standardise, fill missing values with the mean, and run `inner` on the
-    filled row beside its missing-value mask.
+    """Standardise, fill missing values, and run `inner` on the filled row
+    beside its missing-value mask.
 
     `inner` is an skae autoencoder module (``encode``, ``decode``, a
     ``forward`` returning ``(X_reconstructed, Z)`` and ``init_linear``) for
     ``2 * n_features`` columns. Each feature is standardised with the ``mean``
     and ``scale`` buffers (set by :meth:`set_scaling`); a missing value (NaN)
-    becomes 0, the feature's mean, and `inner` reads the filled row followed by
-    its mask (1 where a value is missing), so that it can tell a missing value
-    from an observed mean. The first ``n_features`` columns of its
-    reconstruction are the standardised values; the others, the mask's, are
-    never used (no loss reaches them).
+    becomes its mean given the row's observed values under ``fill``, a
+    :class:`~skae._modules.ppca.ProbabilisticPCA` of `n_factors` factors (fitted
+    by :meth:`fit_fill`; with none, or unfitted, 0: the feature's mean), and
+    `inner` reads the filled row followed by its mask (1 where a value is
+    missing), so that it can tell a filled value from an observed one. The
+    first ``n_features`` columns of its reconstruction are the standardised
+    values; the others, the mask's, are never used (no loss reaches them).
 
     ``forward`` is the training and validation pass; it returns the
     reconstruction in standardised units (in which the imputer's loss weighs
@@ -39,11 +43,13 @@ class MaskedAutoencoder(nn.Module):
         inner: nn.Module,
         n_features: int,
         *,
+        n_factors: int = 0,
         validation_mask_fraction: float = 0.0,
     ) -> None:
         super().__init__()
         self.inner = inner
         self.n_features = n_features
+        self.fill = ProbabilisticPCA(n_features, n_factors)
         self.validation_mask_fraction = validation_mask_fraction
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("scale", torch.ones(n_features))
@@ -84,9 +90,13 @@ class MaskedAutoencoder(nn.Module):
         """`X` in standardised units; missing values stay NaN."""
         return (X - self.mean) / self.scale
 
+    def fit_fill(self, X: torch.Tensor) -> None:
+        """Fit the fill's model to the standardised rows `X` (with NaN)."""
+        self.fill.fit(self.standardize(X))
+
     def filled(self, X: torch.Tensor) -> torch.Tensor:
-        """Standardised `X` with each missing value set to 0 (the mean)."""
-        return torch.nan_to_num(self.standardize(X), nan=0.0)
+        """Standardised `X` with each missing value filled (see ``fill``)."""
+        return self.fill(self.standardize(X))
 
     def inputs(self, X: torch.Tensor) -> torch.Tensor:
         """What `inner` reads: the filled row, then its missing-value mask."""
