@@ -312,7 +312,7 @@ def _range(values, fmt):
     return low if low == high else f"{low} to {high}"
 
 
-def headline(record, figures=None, figure="error_vs_k"):
+def headline(record, figures=None, figure="error_vs_k", conv=None):
     """The README's summary of a run: errors against PCA's, accuracy, sparsity.
 
     Parameters
@@ -325,6 +325,11 @@ def headline(record, figures=None, figure="error_vs_k"):
 
     figure : str, default="error_vs_k"
         Which of `FIGURE_NAMES` to show under the table.
+
+    conv : dict or None, default=None
+        A record of ``python -m benchmarks.bench_conv`` on the same data,
+        whose convolutional rows join the table (each against the PCA of its
+        own run), or None.
     """
     rows = _lookup(record)
     ks = record["settings"]["ks"]
@@ -364,6 +369,8 @@ def headline(record, figures=None, figure="error_vs_k"):
             # A measure's name is written once, on its first row.
             first = not lines or name not in [line[0] for line in lines]
             lines.append([name if first else "", SHORT[model], *cells])
+        if conv is not None:
+            lines.extend(_headline_conv_rows(conv, name, ks, cell))
     data = record["data"]
     text = (
         f"{NAMES.get(data['name'], data['name'])}: {data['n_train']:,} training and "
@@ -376,10 +383,41 @@ def headline(record, figures=None, figure="error_vs_k"):
         f"({data['noise']})."
         f" Run of {record['created'][:10]}: `{record['command']}`."
     )
+    if conv is not None:
+        results = conv["results"]
+        text += (
+            f" *conv*: `image_shape=(28, 28)`, at most {results['budget_seconds']:.0f} "
+            f"s of training on {results['hardware']['threads']} threads, "
+            f"`{results.get('commands', [results['command']])[0]}` "
+            f"({results['created'][:10]})."
+        )
     parts = [text, _table(["measure", "model", *(f"k={k}" for k in ks)], lines)]
     if figures:
         parts.append(f"![{FIGURE_NAMES[figure]}]({figures}{figure}.png)")
     return "\n\n".join(parts) + "\n"
+
+
+# The headline's measures that the conv benchmark has: its model for each.
+_HEADLINE_CONV = {
+    "test error, clean inputs (x PCA)": ("conv", "Autoencoder, conv"),
+    "test error, noisy inputs (x PCA)": ("conv_denoising", "Denoising, conv"),
+    "LogReg accuracy on the codes": ("conv", "Autoencoder, conv"),
+}
+
+
+def _headline_conv_rows(conv, measure, ks, cell):
+    """The conv benchmark's row for one of the headline's measures, if any."""
+    if measure not in _HEADLINE_CONV:
+        return []
+    model, label = _HEADLINE_CONV[measure]
+    rows = _conv_rows(conv)
+    cells = [
+        cell(rows[(model, k)], rows[("PCA", k)])
+        if (model, k) in rows and ("PCA", k) in rows
+        else ""
+        for k in ks
+    ]
+    return [["", label, *cells]]
 
 
 def choice(records):
@@ -1030,6 +1068,38 @@ def _impute_goals(record):
         verdict = f"{_check(met == len(found))} ({met}/{len(found)})"
         lines.append([goal, detail, verdict])
     return lines
+
+
+def impute_summary(record):
+    """The README's compact table: skae's RMSE against the best of the others."""
+    rows = _impute_rows(record)
+    pairs = _impute_pairs(record)
+    rates = list(dict.fromkeys(rate for _, rate in pairs))
+    lines = []
+    for dataset in dict.fromkeys(dataset for dataset, _ in pairs):
+        cells = []
+        for rate in rates:
+            if (dataset, rate, "AutoencoderImputer") not in rows:
+                cells.append("")
+                continue
+            others = {
+                short: rows[(dataset, rate, name)]["rmse"]
+                for name, short in IMPUTE_SHORT.items()
+                if name != "AutoencoderImputer"
+            }
+            best = min(others, key=others.get)
+            skae = rows[(dataset, rate, "AutoencoderImputer")]["rmse"]
+            cells.append(f"{skae / others[best]:.2f}x ({best})")
+        kind = record["datasets"][dataset]["kind"]
+        lines.append([f"{IMPUTE_NAMES.get(dataset, dataset)} ({kind})", *cells])
+    text = (
+        "`AutoencoderImputer`'s RMSE on entries removed at random, as a multiple "
+        "of the best of scikit-learn's mean, KNN and Iterative imputers (named) "
+        "on the same tables (below 1: skae fills best). Run of "
+        f"{record['created'][:10]}: `{record['command']}`."
+    )
+    header = ["dataset", *(f"{rate:.0%} removed" for rate in rates)]
+    return text + "\n\n" + _table(header, lines) + "\n"
 
 
 def impute(record):

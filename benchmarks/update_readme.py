@@ -58,13 +58,12 @@ PAGES = {
         "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),
         "choice": (("fashion_mnist.json", "digits.json"), report.choice),
         "headline": (
-            ("fashion_mnist.json",),
-            _first(
-                lambda record: report.headline(
-                    record, figures="docs/images/fashion_mnist_"
-                )
+            ("fashion_mnist.json", "conv.json"),
+            lambda records: report.headline(
+                records[0], figures="docs/images/fashion_mnist_", conv=records[1]
             ),
         ),
+        "impute": (("impute.json",), _first(report.impute_summary)),
     },
     "docs/benchmarks.rst": {
         "runtime": (("digits.json", "fashion_mnist.json"), report.runtime),
