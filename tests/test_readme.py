@@ -13,6 +13,8 @@ import skae._registry
 from benchmarks.update_readme import PAGES, ROOT, missing_blocks, render_blocks
 
 README = (ROOT / "README.md").read_text()
+# The parameter table and the choice of estimator, moved out of the README.
+CHOOSING = (ROOT / "docs" / "choosing.md").read_text()
 AUTOENCODERS = tuple(cls.__name__ for cls in skae._registry.AUTOENCODERS)
 # How many lines of README.md a reader sees before scrolling.
 FIRST_SCREEN = 30
@@ -50,16 +52,19 @@ def test_page_tables_match_results(page):
     assert render_blocks(text, page) == text, "run: python -m benchmarks.update_readme"
 
 
-def test_readme_has_no_figure_outside_generated_blocks():
-    """Check that every number in README.md's prose comes from a results file.
+@pytest.mark.parametrize("page", [README, CHOOSING], ids=["README", "choosing"])
+def test_readme_has_no_figure_outside_generated_blocks(page):
+    """Check that every number in the prose of README.md and docs/choosing.md
+    comes from a results file.
 
     Numbers may appear in generated blocks, code, links, the parameter
     defaults (checked against the code below), version requirements, the
     range [0, 1] and the names L1 and L2 (``"l1"``).
     """
-    text = _strip_generated(README)
-    for _, defaults, _ in _table(README, "| parameter | default |"):
-        text = text.replace(f"| {defaults} |", "|")
+    text = _strip_generated(page)
+    if "| parameter | default |" in page:
+        for _, defaults, _ in _table(page, "| parameter | default |"):
+            text = text.replace(f"| {defaults} |", "|")
     text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
     text = re.sub(r"`[^`]*`", "", text)
     text = re.sub(r"\]\([^)]*\)", "]", text)
@@ -87,18 +92,19 @@ def test_readme_two_commands_in_first_screen():
 
 
 def test_readme_parameter_defaults_match_the_code():
-    """Check that the parameter table lists every parameter with its default."""
+    """Check that the parameter table (docs/choosing.md) lists every parameter
+    with its default."""
     signatures = {name: _signature(name) for name in AUTOENCODERS}
     documented = set()
-    for names, defaults, _ in _table(README, "| parameter | default |"):
+    for names, defaults, _ in _table(CHOOSING, "| parameter | default |"):
         names = re.findall(r"`(\w+)`", names)
         values = ast.literal_eval(f"({defaults},)")
         assert len(names) == len(values), names
         for name, value in zip(names, values, strict=True):
             owners = [sig for sig in signatures.values() if name in sig]
-            assert owners, f"README documents {name!r}, which no estimator has"
+            assert owners, f"choosing.md documents {name!r}, which no estimator has"
             for signature in owners:
-                assert signature[name] == value, f"{name}: README says {value!r}"
+                assert signature[name] == value, f"{name}: choosing.md says {value!r}"
             documented.add(name)
     every = set().union(*signatures.values())
     assert every <= documented, f"undocumented: {sorted(every - documented)}"
