@@ -653,7 +653,12 @@ def test_early_stopping_never_keeps_an_epoch_that_diverged():
 
 
 def _live_tensors():
-    """The number of torch tensors alive in this process."""
+    """The number of torch tensors alive in this process.
+
+    Collected first: otherwise garbage cycles that earlier tests left (and that
+    the collector may free mid-fit) count as alive, and the count may drop.
+    """
+    gc.collect()
     return sum(issubclass(type(obj), torch.Tensor) for obj in gc.get_objects())
 
 
