@@ -95,6 +95,8 @@ PROBES = [
     ("channels (16, 32)", {"conv_channels": (16, 32)}, True),
     ("hidden layers (1024, 512)", {"hidden_layer_sizes": (1024, 512)}, True),
     ("lr 3e-3", {"learning_rate_init": 3e-3}, True),
+    ("batch size 128", {"batch_size": 128}, True),
+    ("batch size 512, lr 3e-3", {"batch_size": 512, "learning_rate_init": 3e-3}, True),
     ("init='random'", {"init": "random"}, True),
 ]
 PROBE_KS = (8, 32)
