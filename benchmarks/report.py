@@ -385,9 +385,11 @@ def headline(record, figures=None, figure="error_vs_k", conv=None):
     )
     if conv is not None:
         results = conv["results"]
+        image_shape = tuple(conv["conv"]["image_shape"])
         text += (
-            f" *conv*: `image_shape=(28, 28)`, at most {results['budget_seconds']:.0f} "
-            f"s of training on {results['hardware']['threads']} threads, "
+            f" *conv*: `image_shape={image_shape}`, at most "
+            f"{results['budget_seconds']:.0f} s of training on "
+            f"{results['hardware']['threads']} threads, "
             f"`{results.get('commands', [results['command']])[0]}` "
             f"({results['created'][:10]})."
         )

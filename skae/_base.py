@@ -501,19 +501,26 @@ class _BaseAutoencoder(
         """Seam: the kind's own ``(name, callback)`` pairs for the net."""
         return []
 
+    def _seeded_rows(self, n_samples, n_rows):
+        """Sorted indices of at most `n_rows` of `n_samples` rows, drawn from
+        the model's seed (every row when there are no more)."""
+        if n_samples <= n_rows:
+            return np.arange(n_samples)
+        rng = np.random.RandomState(self._seed)
+        return np.sort(rng.choice(n_samples, n_rows, replace=False))
+
     def _init_sample(self, X):
         """At most ``PCA_INIT_ROWS`` seeded random rows of `X`, as a tensor."""
-        n_samples = X.shape[0]
-        rows = np.arange(n_samples)
-        if n_samples > PCA_INIT_ROWS:
-            rng = np.random.RandomState(self._seed)
-            rows = np.sort(rng.choice(n_samples, PCA_INIT_ROWS, replace=False))
+        rows = self._seeded_rows(X.shape[0], PCA_INIT_ROWS)
         return rows_to_tensor(X, rows, self._net_device())
 
     def _init_module(self, X):
         """Start the network from PCA of (a sample of) `X` when ``init="pca"``."""
-        if self.init != "pca":
-            return
+        if self.init == "pca":
+            self._init_from_pca(self._init_sample(X))
+
+    def _init_from_pca(self, sample):
+        """Start the network from PCA of the rows `sample` (a tensor, kept)."""
         module = plain_module(self.net_)
         if not hasattr(module, "init_linear"):
             raise TypeError(
@@ -522,12 +529,11 @@ class _BaseAutoencoder(
                 f"{type(module).__name__} does not have. Set init='random', or "
                 "give the module that method."
             )
-        centered = self._init_sample(X)
-        mean = centered.mean(dim=0)
-        centered -= mean
+        mean = sample.mean(dim=0)
+        centered = sample - mean
         _, _, Vt = torch.linalg.svd(centered, full_matrices=False)
         # Codes wider than the data's rank get zero components.
-        components = centered.new_zeros((self.n_components, X.shape[1]))
+        components = centered.new_zeros((self.n_components, sample.shape[1]))
         n_found = min(self.n_components, Vt.shape[0])
         components[:n_found] = Vt[:n_found]
         module.init_linear(components, mean, centered @ components.T)

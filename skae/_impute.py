@@ -520,23 +520,17 @@ class AutoencoderImputer(_BaseAutoencoder):
         """Any range: the imputer standardises its input."""
         return None
 
-    def _init_sample(self, X):
-        """The sample, standardised with its missing values at the mean."""
-        return plain_module(self.net_).filled(super()._init_sample(X))
-
     def _init_module(self, X):
         """Set the standardisation and the fill from a sample, then start
         from PCA of the filled sample."""
         module = plain_module(self.net_)
-        sample = super()._init_sample(X)
+        sample = self._init_sample(X)
         module.set_scaling(sample, per_feature=self.scaling == "feature")
         if module.fill.n_factors:
-            if len(sample) > FILL_ROWS:
-                rng = np.random.RandomState(self._seed)
-                rows = np.sort(rng.choice(len(sample), FILL_ROWS, replace=False))
-                sample = sample[torch.as_tensor(rows, device=sample.device)]
-            module.fit_fill(sample)
-        super()._init_module(X)
+            rows = self._seeded_rows(len(sample), FILL_ROWS)
+            module.fit_fill(sample[torch.as_tensor(rows, device=sample.device)])
+        if self.init == "pca":
+            self._init_from_pca(module.filled(sample))
 
     @staticmethod
     def _reconstruct(module, X):

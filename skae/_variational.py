@@ -466,11 +466,12 @@ class VariationalAutoencoder(_BaseAutoencoder):
         initial network on a sample of `X`: Adam moves its logarithm by
         about `learning_rate_init` a step, too slowly to travel far.
         """
-        super()._init_module(X)
+        sample = self._init_sample(X)
+        if self.init == "pca":
+            self._init_from_pca(sample)
         if self.likelihood != "gaussian":
             return
         module = plain_module(self.net_)
-        sample = self._init_sample(X)
         with torch.no_grad():
             error = (module.decode(module.encode(sample)) - sample).square().mean()
             module.log_noise_variance.copy_(error.clamp_min(1e-6).log())

@@ -6,20 +6,27 @@ import torch
 from torch import nn
 
 
+def _observed_gram(observed: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+    """Each row's ``components.T @ diag(observed) @ components``: the sum of
+    the components' outer products over the features it observes."""
+    n_features, n_factors = components.shape
+    outer = (components[:, :, None] * components[:, None, :]).reshape(n_features, -1)
+    return (observed @ outer).reshape(-1, n_factors, n_factors)
+
+
 def _factor_posterior(
     X: torch.Tensor,
     observed: torch.Tensor,
     mean: torch.Tensor,
     components: torch.Tensor,
     noise: torch.Tensor,
+    gram: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Posterior means of the factors of rows `X` (any value where missing),
-    and the Cholesky factors of their precisions times the noise variance."""
-    n_features, n_factors = components.shape
-    outer = (components[:, :, None] * components[:, None, :]).reshape(n_features, -1)
-    precision = (observed @ outer).reshape(-1, n_factors, n_factors)
-    identity = torch.eye(n_factors, dtype=X.dtype, device=X.device)
-    cholesky = torch.linalg.cholesky(precision + noise * identity)
+    and the Cholesky factors of their precisions times the noise variance;
+    `gram` is :func:`_observed_gram` of `observed` and `components`."""
+    identity = torch.eye(components.shape[1], dtype=X.dtype, device=X.device)
+    cholesky = torch.linalg.cholesky(gram + noise * identity)
     projected = (torch.where(observed.bool(), X - mean, 0.0)) @ components
     return torch.cholesky_solve(projected[..., None], cholesky)[..., 0], cholesky
 
@@ -29,7 +36,7 @@ def fit_probabilistic_pca(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The mean, components and noise variance of probabilistic PCA of `X`
     (missing values NaN), by `n_iter` steps of expectation-maximisation on
-    the observed values only [2]_, in float64.
+    the observed values only (Ilin and Raiko, 2010), in float64.
 
     It starts from the leading eigenvectors of the covariance of each pair of
     features over the rows that observe both. The noise variance never falls
@@ -53,8 +60,11 @@ def fit_probabilistic_pca(
     components = eigenvectors[:, :n_factors] * scales
     noise = X.new_tensor(noise)
     ridge = noise_floor * torch.eye(n_factors, dtype=X.dtype, device=X.device)
+    gram = _observed_gram(observed, components)
     for _ in range(n_iter if n_factors else 0):
-        factors, cholesky = _factor_posterior(X, observed, mean, components, noise)
+        factors, cholesky = _factor_posterior(
+            X, observed, mean, components, noise, gram
+        )
         covariances = noise * torch.cholesky_inverse(cholesky)
         moments = factors[:, :, None] * factors[:, None, :] + covariances
         mean = (observed * (X - factors @ components.T)).sum(dim=0) / n_observed
@@ -62,8 +72,8 @@ def fit_probabilistic_pca(
         weights = (observed.T @ moments.flatten(1)).reshape(-1, n_factors, n_factors)
         components = torch.linalg.solve(weights + ridge, centred.T @ factors)
         residuals = (centred - observed * (factors @ components.T)).square().sum()
-        outer = (components[:, :, None] * components[:, None, :]).flatten(1)
-        spread = (covariances * (observed @ outer).reshape_as(covariances)).sum()
+        gram = _observed_gram(observed, components)
+        spread = (covariances * gram).sum()
         noise = ((residuals + spread) / observed.sum()).clamp_min(noise_floor)
     return mean, components, noise
 
@@ -114,7 +124,9 @@ class ProbabilisticPCA(nn.Module):
         missing = torch.isnan(X)
         if self.n_factors == 0:
             return torch.where(missing, self.mean, X)
+        observed = (~missing).to(X.dtype)
+        gram = _observed_gram(observed, self.components)
         factors, _ = _factor_posterior(
-            X, (~missing).to(X.dtype), self.mean, self.components, self.noise
+            X, observed, self.mean, self.components, self.noise, gram
         )
         return torch.where(missing, self.mean + factors @ self.components.T, X)
