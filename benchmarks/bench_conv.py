@@ -309,6 +309,7 @@ def _mlp_rows(mlp_record):
 
 
 MODELS = ("PCA", "conv", "conv_denoising")
+BUDGET_MLP_SOURCE = "this run: MLP defaults under the same budget"
 
 
 def run_results(
@@ -352,7 +353,7 @@ def run_results(
                 f"epochs={scores.get('n_iter', '-')} load={load[0]}"
             )
     if mlp:
-        mlp_source = "this run: MLP defaults under the same budget"
+        mlp_source = BUDGET_MLP_SOURCE
     else:
         # The committed MLP run: same data, split, noise and measures, but 35
         # epochs (about 2 to 3 minutes on 2 idle cores) rather than a budget.
@@ -437,9 +438,11 @@ def run_speed(*, quick=False, k=32, log=print):
             warnings.simplefilter("ignore", ConvergenceWarning)
             return copy.deepcopy(estimator).fit(X)
 
-    def torch_fit():
-        # Module construction is not timed: only the loop is.
-        module = _raw_module(estimator, X)
+    def torch_fit(memory_format=torch.channels_last):
+        # Module construction is not timed: only the loop is. skae stores
+        # the kernels channels-last; the contiguous copy measures what that
+        # layout buys.
+        module = _raw_module(estimator, X).to(memory_format=memory_format)
         return fit_torch(module, X_tensor, epochs=epochs, batch_size=batch_size, lr=lr)
 
     skae_fit(), torch_fit()  # warm-up, untimed
@@ -447,8 +450,13 @@ def run_speed(*, quick=False, k=32, log=print):
     # pass) and the training epochs alone (skae: the history's durations).
     times = {"skae": [], "torch": []}
     epoch_times = {"skae": [], "torch": []}
+    contiguous = []
+    names = ("skae", "torch", "contiguous")
     for repeat in range(repeats):
-        for name in ("skae", "torch") if repeat % 2 == 0 else ("torch", "skae"):
+        for name in names if repeat % 2 == 0 else names[::-1]:
+            if name == "contiguous":
+                contiguous.append(sum(torch_fit(torch.contiguous_format)))
+                continue
             if name == "skae":
                 fitted, seconds, _ = compare._timed(skae_fit)
                 epoch_seconds = sum(fitted.net_.history[:, "dur"])
@@ -485,6 +493,12 @@ def run_speed(*, quick=False, k=32, log=print):
         "fit_ratio_skae_vs_torch": ratio,
         "epoch_seconds": epoch_times,
         "epoch_ratio_skae_vs_torch": epoch_ratio,
+        # The torch loop's epochs with the kernels contiguous (PyTorch's
+        # default layout) over those with skae's channels-last kernels.
+        "contiguous_epoch_seconds": contiguous,
+        "channels_last_speedup": statistics.median(
+            c / t for c, t in zip(contiguous, epoch_times["torch"], strict=True)
+        ),
         "samples_per_second": {
             name: n_rows * epochs / statistics.median(values)
             for name, values in times.items()
@@ -502,10 +516,24 @@ def _merged(previous, result):
     """`result` with the rows and images of `previous` that it did not redo.
 
     A run of some models or code sizes (``--models``, ``--ks``) then adds to
-    the record instead of replacing it; a different budget starts afresh.
+    the record instead of replacing it; a different budget starts afresh. MLP
+    rows trained under the budget (``--mlp``) are kept over the committed
+    epoch-limited ones that a run without ``--mlp`` brings.
     """
     if not previous or previous["budget_seconds"] != result["budget_seconds"]:
         return result
+    if (
+        previous["mlp_source"] == BUDGET_MLP_SOURCE
+        and result["mlp_source"] != BUDGET_MLP_SOURCE
+    ):
+        result = {
+            **result,
+            "rows": [r for r in result["rows"] if not r["model"].startswith("mlp")],
+            "mlp_source": BUDGET_MLP_SOURCE,
+        }
+        for key in ("reconstructed", "denoised"):
+            for model in ("mlp", "mlp_denoising"):
+                result["images"][key].pop(model, None)
     done = {(row["model"], row["k"]) for row in result["rows"]}
     kept = [r for r in previous["rows"] if (r["model"], r["k"]) not in done]
     order = [*MODELS, "mlp", "mlp_denoising"]

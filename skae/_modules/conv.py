@@ -43,9 +43,9 @@ def hourglass(
     Each of the ``channels`` stages is a stride-2 convolution that halves the
     height and width; transposed convolutions mirror them back to the input's
     channels, and the last layer has no activation. The kernels are stored
-    channels-last, the layout oneDNN convolves fastest on a CPU: a training
-    step of the default network took about 15% less time, a forward pass
-    about 27% less.
+    channels-last, the layout in which oneDNN convolves these few-channel
+    images fastest on a CPU (what it buys is measured by the speed part of
+    ``benchmarks/bench_conv.py``).
     """
     n_channels, height, width = image_shape
     layers: list[nn.Module] = [nn.Unflatten(1, (n_channels, height, width))]

@@ -1,0 +1,47 @@
+"""The benchmarks' record keeping: a partial re-run adds to a record, never loses it."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from benchmarks.bench_conv import BUDGET_MLP_SOURCE, _merged
+
+
+def _record(rows, mlp_source, command):
+    images = {"k": 8, "reconstructed": {}, "denoised": {}}
+    for model, _k, value in rows:
+        images["reconstructed"][model] = value
+    return {
+        "budget_seconds": 300.0,
+        "mlp_source": mlp_source,
+        "rows": [{"model": m, "k": k, "value": v} for m, k, v in rows],
+        "images": images,
+        "command": command,
+    }
+
+
+def test_merged_keeps_budget_mlp_rows_over_committed_ones():
+    """Check that a conv re-run without --mlp keeps the budget-trained MLP rows."""
+    previous = _record(
+        [("conv", 8, "old conv"), ("mlp", 8, "budget mlp")], BUDGET_MLP_SOURCE, "a"
+    )
+    result = _record(
+        [("conv", 8, "new conv"), ("mlp", 8, "35-epoch mlp")], "committed", "b"
+    )
+    merged = _merged(previous, result)
+    values = {(r["model"], r["k"]): r["value"] for r in merged["rows"]}
+    assert values == {("conv", 8): "new conv", ("mlp", 8): "budget mlp"}
+    assert merged["mlp_source"] == BUDGET_MLP_SOURCE
+    assert merged["images"]["reconstructed"]["mlp"] == "budget mlp"
+    assert merged["commands"] == ["a", "b"]
+
+
+def test_merged_adds_new_code_sizes_and_replaces_redone_rows():
+    """Check that a run of some k adds them and keeps the rows it did not redo."""
+    previous = _record([("conv", 2, "old 2"), ("conv", 8, "old 8")], "committed", "a")
+    result = _record([("conv", 8, "new 8"), ("conv", 16, "new 16")], "committed", "b")
+    merged = _merged(previous, result)
+    assert [(r["k"], r["value"]) for r in merged["rows"]] == [
+        (2, "old 2"),
+        (8, "new 8"),
+        (16, "new 16"),
+    ]
+    assert merged["ks"] == [2, 8, 16]
