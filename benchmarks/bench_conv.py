@@ -309,6 +309,7 @@ def _mlp_rows(mlp_record):
 
 
 MODELS = ("PCA", "conv", "conv_denoising")
+MLP_MODELS = ("mlp", "mlp_denoising")
 BUDGET_MLP_SOURCE = "this run: MLP defaults under the same budget"
 
 
@@ -319,7 +320,7 @@ def run_results(
     data = make_data(quick=quick)
     models = list(models)
     if mlp:
-        models += ["mlp", "mlp_denoising"]
+        models += MLP_MODELS
     shown = compare._sample_indices(data["y_test"], compare.N_IMAGES)
     # Images are kept at k=8 only, so that runs of other k merge with it.
     plot_k = 8
@@ -373,7 +374,7 @@ def run_results(
     return {
         "budget_seconds": budget,
         "ks": list(ks),
-        "models": [*MODELS, "mlp", "mlp_denoising"],
+        "models": [*MODELS, *MLP_MODELS],
         "mlp_source": mlp_source,
         "data": data["description"],
         "rows": rows,
@@ -438,32 +439,29 @@ def run_speed(*, quick=False, k=32, log=print):
             warnings.simplefilter("ignore", ConvergenceWarning)
             return copy.deepcopy(estimator).fit(X)
 
-    def torch_fit(memory_format=torch.channels_last):
-        # Module construction is not timed: only the loop is. skae stores
-        # the kernels channels-last; the contiguous copy measures what that
-        # layout buys.
-        module = _raw_module(estimator, X).to(memory_format=memory_format)
+    # skae stores the kernels channels-last; the loop also trains a copy in
+    # PyTorch's default layout, to measure what that layout buys.
+    layouts = {"torch": torch.channels_last, "contiguous": torch.contiguous_format}
+
+    def torch_fit(name="torch"):
+        # Module construction is not timed: only the loop is.
+        module = _raw_module(estimator, X).to(memory_format=layouts[name])
         return fit_torch(module, X_tensor, epochs=epochs, batch_size=batch_size, lr=lr)
 
     skae_fit(), torch_fit()  # warm-up, untimed
     # Whole calls (skae: validation, PCA start, training, the final error
     # pass) and the training epochs alone (skae: the history's durations).
-    times = {"skae": [], "torch": []}
-    epoch_times = {"skae": [], "torch": []}
-    contiguous = []
-    names = ("skae", "torch", "contiguous")
+    times = {"skae": []}
+    epoch_times = {"skae": [], **{name: [] for name in layouts}}
+    names = tuple(epoch_times)
     for repeat in range(repeats):
         for name in names if repeat % 2 == 0 else names[::-1]:
-            if name == "contiguous":
-                contiguous.append(sum(torch_fit(torch.contiguous_format)))
-                continue
             if name == "skae":
                 fitted, seconds, _ = compare._timed(skae_fit)
-                epoch_seconds = sum(fitted.net_.history[:, "dur"])
+                times["skae"].append(seconds)
+                epoch_times["skae"].append(sum(fitted.net_.history[:, "dur"]))
             else:
-                seconds, epoch_seconds = None, sum(torch_fit())
-            times[name].append(seconds)
-            epoch_times[name].append(epoch_seconds)
+                epoch_times[name].append(sum(torch_fit(name)))
     times["torch"] = epoch_times["torch"]  # the loop's call is its epochs
     ratio = statistics.median(
         t / s for s, t in zip(times["skae"], times["torch"], strict=True)
@@ -495,9 +493,11 @@ def run_speed(*, quick=False, k=32, log=print):
         "epoch_ratio_skae_vs_torch": epoch_ratio,
         # The torch loop's epochs with the kernels contiguous (PyTorch's
         # default layout) over those with skae's channels-last kernels.
-        "contiguous_epoch_seconds": contiguous,
         "channels_last_speedup": statistics.median(
-            c / t for c, t in zip(contiguous, epoch_times["torch"], strict=True)
+            c / t
+            for c, t in zip(
+                epoch_times["contiguous"], epoch_times["torch"], strict=True
+            )
         ),
         "samples_per_second": {
             name: n_rows * epochs / statistics.median(values)
@@ -528,15 +528,15 @@ def _merged(previous, result):
     ):
         result = {
             **result,
-            "rows": [r for r in result["rows"] if not r["model"].startswith("mlp")],
+            "rows": [r for r in result["rows"] if r["model"] not in MLP_MODELS],
             "mlp_source": BUDGET_MLP_SOURCE,
         }
         for key in ("reconstructed", "denoised"):
-            for model in ("mlp", "mlp_denoising"):
+            for model in MLP_MODELS:
                 result["images"][key].pop(model, None)
     done = {(row["model"], row["k"]) for row in result["rows"]}
     kept = [r for r in previous["rows"] if (r["model"], r["k"]) not in done]
-    order = [*MODELS, "mlp", "mlp_denoising"]
+    order = [*MODELS, *MLP_MODELS]
     rows = sorted(
         kept + result["rows"], key=lambda r: (r["k"], order.index(r["model"]))
     )

@@ -907,15 +907,10 @@ def conv_speed(record):
         f"hand-written torch loop on the same module {rate['torch']:,.0f} "
         f"({speed['fit_ratio_skae_vs_torch']:.2f}x for the whole `fit`, "
         f"{speed['epoch_ratio_skae_vs_torch']:.2f}x for its training epochs "
-        "alone)"
-        + (
-            f"; the loop's epochs took {speed['channels_last_speedup']:.2f}x "
-            "as long with the kernels in PyTorch's default layout as with "
-            "the channels-last ones skae stores"
-            if "channels_last_speedup" in speed
-            else ""
-        )
-        + "; `transform` of "
+        "alone); the loop's epochs took "
+        f"{speed['channels_last_speedup']:.2f}x as long with the kernels in "
+        "PyTorch's default layout as with the channels-last ones skae stores; "
+        "`transform` of "
         f"{speed['transform_rows']:,} images takes "
         f"{1000 * transform['skae']:.0f} ms, `PCA.transform` "
         f"{1000 * transform['pca']:.1f} ms."
