@@ -72,4 +72,4 @@ def X_lowrank():
 
 # Helper scripts that tests run in subprocesses (e.g. under torchrun) are not
 # test modules: importing one would run it.
-collect_ignore = ["scripts"]
+collect_ignore = ["scripts", "data"]

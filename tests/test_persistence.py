@@ -4,7 +4,9 @@
 
 import io
 import json
+import pathlib
 import pickle
+import sys
 import warnings
 import zipfile
 
@@ -878,3 +880,26 @@ def test_load_refuses_a_classifier_with_an_unfitted_autoencoder_(X_lowrank, tmp_
     _rewrite_member_bytes(path, "autoencoder_/fitted.json", lambda _: None)
     with pytest.raises(ValueError, match=r"make no network: .*net_"):
         load(path)
+
+
+FORMAT_V1 = pathlib.Path(__file__).parent / "data" / "format_v1"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(FORMAT_V1.glob("*.skae")), ids=lambda path: path.stem
+)
+def test_load_reads_files_of_format_1_to_the_same_outputs(path):
+    """Check that a file saved by skae 0.1.0 (tests/data/format_v1, made by its
+    make_files.py) loads to the outputs it gave then."""
+    sys.path.insert(0, str(FORMAT_V1))
+    try:
+        import make_files
+    finally:
+        sys.path.remove(str(FORMAT_V1))
+    X, _ = make_files.data()
+    expected = np.load(FORMAT_V1 / "outputs.npz")
+    estimator = load(path)
+    for method, value in make_files.outputs(estimator, X).items():
+        np.testing.assert_allclose(
+            value, expected[f"{path.stem}.{method}"], rtol=1e-5, atol=1e-6
+        )
