@@ -34,6 +34,15 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax ships with the docs instead of coming from a CDN, so that the
+    # formulas render offline (a built copy, a machine without network). The
+    # package (PyPI) holds MathJax 3.2.2, the last 3.x release and the major
+    # version sphinx.ext.mathjax targets, copies it to _static/mathjax/ and
+    # points mathjax_path there, through Sphinx's public hooks only. Chosen
+    # over Debian's libjs-mathjax (MathJax 2, and an apt step that
+    # `pip install -e ".[docs]"` cannot bring) and over sphinx.ext.imgmath
+    # (a LaTeX install in CI, and formulas as images).
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
