@@ -9,7 +9,6 @@ prints the results table, and writes ``results.json`` and the PNG figures into
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -93,9 +92,7 @@ def main(argv=None):
         models=models,
         max_iter=args.max_iter,
         random_state=args.seed,
-        threads=args.threads,
         log=lambda line: print(line, flush=True),
-        command=" ".join(["python -m benchmarks", *sys.argv[1:]]),
     )
     if not args.no_select and "AutoencoderTransformer" in models:
         start, cpu_start = time.perf_counter(), time.process_time()

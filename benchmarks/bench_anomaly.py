@@ -19,10 +19,8 @@ say) are recorded in the JSON, not hidden, and reported under the table.
 
 import argparse
 import json
-import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from benchmarks.provenance import record_header
 from skae import AutoencoderTransformer
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "results" / "anomaly.json"
@@ -107,10 +106,9 @@ def score(estimator, data):
     }
 
 
-def run(*, random_state=SEED, threads=1, command=None):
+def run(*, random_state=SEED, command=None):
     """Leave out each digit in turn; return a JSON-ready record."""
-    from benchmarks.compare import environment
-
+    header = record_header("anomaly", seed=random_state, command=command)
     start, cpu_start = time.perf_counter(), time.process_time()
     results = []
     for digit in range(10):
@@ -123,12 +121,8 @@ def run(*, random_state=SEED, threads=1, command=None):
             flush=True,
         )
     return {
-        "benchmark": "anomaly",
+        **header,
         "example": EXAMPLE,
-        "seed": random_state,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command or "python -m benchmarks.bench_anomaly",
-        **environment(threads),
         "settings": {
             "data": "load_digits, pixels / 16 as float32",
             "split": f"train_test_split(normal rows, test_size={TEST_SIZE}, "
@@ -208,11 +202,7 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
-    record = run(
-        random_state=args.seed,
-        threads=args.threads,
-        command=" ".join(["python -m benchmarks.bench_anomaly", *sys.argv[1:]]),
-    )
+    record = run(random_state=args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(sentence(record), table(record), sep="\n\n")

@@ -49,12 +49,9 @@ import argparse
 import copy
 import json
 import math
-import os
 import statistics
-import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +62,7 @@ from skorch.callbacks import Callback
 
 import skae
 from benchmarks import compare, report
+from benchmarks.provenance import load_average, record_header
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "results" / "conv.json"
@@ -222,11 +220,6 @@ def _pca_mse(data, k):
     return float(np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2))
 
 
-def _load():
-    """The machine's load averages, rounded."""
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def run_probes(*, quick=False, budget=PROBE_BUDGET, ks=PROBE_KS, log=print):
     """Fit every probe at each k on `PROBE_ROWS` rows; return their records."""
     n_train = 2_000 if quick else PROBE_ROWS
@@ -239,7 +232,7 @@ def run_probes(*, quick=False, budget=PROBE_BUDGET, ks=PROBE_KS, log=print):
             estimator = make_estimator(
                 "conv", k, budget=budget, cosine=cosine, params=PROBE_BASE | params
             )
-            load = _load()
+            load = load_average()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 _, wall, cpu = compare._timed(estimator.fit, data["X_train"])
@@ -336,7 +329,7 @@ def run_results(
     for k in ks:
         for model in models:
             estimator = make_estimator(model, k, budget=budget)
-            load = _load()
+            load = load_average()
             scores = score(estimator, data)
             arrays = scores.pop("arrays")
             scores.pop("activation_density")
@@ -508,7 +501,7 @@ def run_speed(*, quick=False, k=32, log=print):
         "transform_median_seconds": {
             name: statistics.median(values) for name, values in transform.items()
         },
-        "load_average": _load(),
+        "load_average": load_average(),
     }
 
 
@@ -554,21 +547,23 @@ def run(
 ):
     """Run the `parts` and return the record, keeping the other parts of `record`."""
     record = dict(record or {})
-    record.update(
-        {
-            "benchmark": "conv",
-            "dataset": "fashion_mnist",
-            "quick": quick,
-            "seed": SEED,
-            "conv": {
-                key: list(v) if isinstance(v, tuple) else v for key, v in CONV.items()
-            },
-            "cosine": COSINE,
-        }
-    )
-    threads = torch.get_num_threads()
     for part in parts:
-        start = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        # Each part is a run of its own, with its own date, command and machine;
+        # the record's name and seed are the same for all.
+        header = record_header("conv", seed=SEED)
+        record.update(
+            {
+                "benchmark": header.pop("benchmark"),
+                "dataset": "fashion_mnist",
+                "quick": quick,
+                "seed": header.pop("seed"),
+                "conv": {
+                    key: list(v) if isinstance(v, tuple) else v
+                    for key, v in CONV.items()
+                },
+                "cosine": COSINE,
+            }
+        )
         if part == "probes":
             result = run_probes(quick=quick, budget=min(budget, PROBE_BUDGET))
         elif part == "results":
@@ -577,12 +572,10 @@ def run(
             )
         else:
             result = run_speed(quick=quick)
-        result["created"] = start
-        result["command"] = " ".join(["python -m benchmarks.bench_conv", *sys.argv[1:]])
+        result.update(header)
         if part == "results":
             result = _merged(record.get("results"), result)
-        result.update(compare.environment(threads))
-        result["hardware"]["load_average_at_end"] = _load()
+        result["hardware"]["load_average_at_end"] = load_average()
         record[part] = result
     return record
 

@@ -22,12 +22,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
 import skae
 from benchmarks.compare import make_data, psnr
+from benchmarks.provenance import record_header
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "results" / "defaults.json"
 SEED = 0
@@ -49,6 +49,7 @@ CONFIGS = [
 
 def run(epochs=EPOCHS):
     """Fit every configuration; return a JSON-ready record."""
+    header = record_header("defaults", seed=SEED)
     data = make_data("fashion_mnist", random_state=SEED)
     X, X_test, X_noisy = data["X_train"], data["X_test"], data["X_test_noisy"]
     pcas = {}
@@ -84,14 +85,7 @@ def run(epochs=EPOCHS):
             }
         )  # fmt: skip
         print(table({"rows": rows[-1:]}).splitlines()[-1], flush=True)
-    return {
-        "benchmark": "defaults",
-        "epochs": epochs,
-        "seed": SEED,
-        "torch_threads": torch.get_num_threads(),
-        "versions": {"skae": skae.__version__, "torch": torch.__version__},
-        "rows": rows,
-    }
+    return {**header, "epochs": epochs, "rows": rows}
 
 
 def table(record):

@@ -35,11 +35,8 @@ The whole run takes about 20 CPU minutes on one thread (Fashion-MNIST's
 
 import argparse
 import json
-import os
-import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +48,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks.provenance import load_average, record_header
 from skae import AutoencoderImputer
 from skae.datasets import load_fashion_mnist
 
@@ -439,7 +437,6 @@ def run(
     sweep=True,
     quick=False,
     random_state=0,
-    threads=1,
     log=print,
     command=None,
 ):
@@ -462,27 +459,20 @@ def run(
     random_state : int, default=0
         The one seed: splits, masks and every model.
 
-    threads : int, default=1
-        Recorded only; the caller sets the thread pools.
-
     log : callable, default=print
         Receives one progress line per fit.
 
     command : str or None, default=None
-        The command line to record; None records ``sys.argv``.
+        The command line to record; None records the one that ran
+        (``provenance.command_line``).
     """
-    from benchmarks.compare import environment
-
+    header = record_header("impute", seed=random_state, command=command)
     start, cpu_start = time.perf_counter(), time.process_time()
     if quick:
         rates = QUICK["rates"]
     record = {
-        "benchmark": "impute",
+        **header,
         "quick": quick,
-        "seed": random_state,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command or " ".join(sys.argv),
-        **environment(threads),
         "settings": {
             "rates": list(rates),
             "imputers": list(IMPUTERS),
@@ -564,7 +554,7 @@ def run(
             cache=cache,
             log=log,
         )
-    record["hardware"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    record["hardware"]["load_average_at_end"] = load_average()
     record["total_time"] = time.perf_counter() - start
     record["total_cpu_time"] = time.process_time() - cpu_start
     return record
@@ -684,9 +674,7 @@ def main(argv=None):
         sweep=not args.no_sweep,
         quick=args.quick,
         random_state=args.seed,
-        threads=args.threads,
         log=lambda line: print(line, flush=True),
-        command=" ".join(["python -m benchmarks.bench_impute", *sys.argv[1:]]),
     )
     text = json.dumps(record, indent=1) + "\n"
     out = args.out or DEFAULT_OUT

@@ -26,13 +26,20 @@ Usage::
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+try:
+    from benchmarks.provenance import record_header
+except ModuleNotFoundError:
+    # Run as a file (python benchmarks/bench_memory.py), with benchmarks/ on
+    # sys.path instead of the repository root that holds the package.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.provenance import record_header
 
 RESULTS = Path(__file__).parent / "results"
 N_FEATURES = 784
@@ -186,21 +193,7 @@ def main():
     if args.table:
         print(table(json.loads(args.table.read_text())))
         return
-    import torch
-
-    import skae
-
-    results = {
-        "environment": {
-            "python": platform.python_version(),
-            "skae": skae.__version__,
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "platform": platform.platform(),
-            "seed": SEED,
-        },
-        "runs": [],
-    }
+    results = {**record_header("memory", seed=SEED), "runs": []}
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         for n_samples in args.sizes:
             path = Path(folder) / f"X_{n_samples}.f32"

@@ -36,11 +36,8 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 import warnings
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +49,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 import skae.onnx  # noqa: F401  (registers skae's converters with skl2onnx)
-from benchmarks.compare import environment
+from benchmarks.provenance import record_header
 from skae import AutoencoderTransformer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,8 +138,16 @@ def score(autoencoder, pca, X, *, threads, repeats):
     ]
 
 
-def run(*, repeats, command):
+def run(*, repeats, command=None):
     """Train, export, check and time; return the JSON record."""
+    # Threads vary from row to row (see `score`); the header gives the most.
+    header = record_header(
+        "onnx",
+        seed=SEED,
+        threads=os.cpu_count(),
+        packages=("onnx", "onnxruntime", "skl2onnx"),
+        command=command,
+    )
     start = time.perf_counter()
     X_train, X, source = make_data()
     with warnings.catch_warnings():
@@ -156,11 +161,8 @@ def run(*, repeats, command):
     results = []
     for threads in sorted({1, os.cpu_count() or 1}):
         results += score(autoencoder, pca, X, threads=threads, repeats=repeats)
-    record = {
-        "benchmark": "onnx",
-        "command": command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "seed": SEED,
+    return {
+        **header,
         "data": {
             "name": source,
             "n_train": int(X_train.shape[0]),
@@ -178,12 +180,8 @@ def run(*, repeats, command):
         "settings": {"n_latency_calls": N_LATENCY, "repeats": repeats},
         "max_relative_difference": difference,
         "results": results,
-        **environment(threads=os.cpu_count()),
         "total_time": time.perf_counter() - start,
     }
-    for package in ("onnx", "onnxruntime", "skl2onnx"):
-        record["versions"][package] = version(package)
-    return record
 
 
 def main(argv=None):
@@ -200,10 +198,7 @@ def main(argv=None):
     if args.table:
         print(report.onnx_serving(json.loads(args.table.read_text())))
         return
-    record = run(
-        repeats=args.repeats,
-        command=" ".join(["python -m benchmarks.bench_onnx", *sys.argv[1:]]),
-    )
+    record = run(repeats=args.repeats)
     out = DOCS_OUT if args.docs else OUT
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1) + "\n")

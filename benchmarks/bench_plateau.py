@@ -35,10 +35,8 @@ Usage::
 import argparse
 import json
 import math
-import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +46,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 import skae
-from benchmarks.compare import environment
 from benchmarks.compare import make_data as load_data
+from benchmarks.provenance import command_line, record_header
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 SEED = 0
@@ -245,17 +243,14 @@ def run(
     log=print,
 ):
     """Run the sweep; return a JSON-ready record."""
+    header = record_header("plateau", seed=SEED)
     start = time.perf_counter()
     data = make_data(dataset, train_rows=train_rows)
     ks = KS[dataset] if ks is None else ks
     X_train, X_test = data["X_train"], data["X_test"]
     record = {
-        "benchmark": "plateau",
+        **header,
         "dataset": dataset,
-        "seed": SEED,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        **environment(torch.get_num_threads()),
         "data": data["description"],
         "settings": {
             "models": list(models),
@@ -367,7 +362,7 @@ def main(argv=None):
             tols=list(args.tols), n_iter_no_change=list(args.patiences),
             rules=list(RULES),
         )  # fmt: skip
-        record["replayed"] = " ".join(sys.argv)
+        record["replayed"] = command_line()
         if checks:
             data = make_data(record["dataset"], train_rows=record["data"]["n_train"])
             verify_all(record, data, checks)

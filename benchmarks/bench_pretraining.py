@@ -28,16 +28,12 @@ markdown table; the second prints the table of an existing JSON file.
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import sklearn
-import skorch
 import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -47,7 +43,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 
-import skae
+from benchmarks.provenance import record_header
 from skae import AutoencoderClassifier, DenoisingAutoencoder
 from skae.datasets import load_fashion_mnist
 
@@ -56,6 +52,8 @@ COLUMNS = ("logreg_raw", "logreg_pca32", "mlp_scratch", "ae_frozen", "ae_finetun
 N_COMPONENTS = 32
 ENCODER_LAYERS = (256, 128)
 HEAD_LAYERS = (64,)
+# Seed of the pretrained autoencoder and of PCA.
+SEED = 0
 # Label draws per fraction: scarce labels vary most from draw to draw.
 SEEDS = {0.01: (0, 1, 2, 3, 4), 0.05: (0, 1, 2), 1.0: (0,)}
 
@@ -109,7 +107,7 @@ def make_autoencoder(config):
         loss="bce",
         batch_size=256,
         max_iter=config["pretrain_epochs"],
-        random_state=0,
+        random_state=SEED,
     )
 
 
@@ -163,26 +161,9 @@ def _n_iter(estimator):
     return None if n_iter is None else int(np.max(n_iter))
 
 
-def environment():
-    """Versions and hardware, for the JSON record."""
-    return {
-        "python": platform.python_version(),
-        "skae": skae.__version__,
-        "scikit-learn": sklearn.__version__,
-        "skorch": skorch.__version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "device": "cpu",
-    }
-
-
 def run(config, log=print):
     """Run every column for every fraction and seed; return the results."""
+    header = record_header("pretraining", seed=SEED)
     X_train, y_train, X_test, y_test = make_data(config)
     log(f"train {X_train.shape}, test {X_test.shape}")
     start = time.perf_counter()
@@ -190,7 +171,7 @@ def run(config, log=print):
     pretrain_time = time.perf_counter() - start
     log(f"pretrained in {pretrain_time:.0f} s, {autoencoder.n_iter_} epochs")
     # PCA sees all training images too, like the autoencoder.
-    pca = PCA(n_components=N_COMPONENTS, random_state=0).fit(X_train)
+    pca = PCA(n_components=N_COMPONENTS, random_state=SEED).fit(X_train)
     runs = []
     for fraction in FRACTIONS:
         max_epochs = config["max_epochs" if fraction < 1 else "max_epochs_all_labels"]
@@ -223,7 +204,7 @@ def run(config, log=print):
                     f"{accuracy:.4f} ({fit_time:.0f} s)"
                 )
     return {
-        "benchmark": "pretraining",
+        **header,
         "dataset": "Fashion-MNIST (official split)",
         "config": config,
         "seeds": {str(k): list(v) for k, v in SEEDS.items()},
@@ -235,7 +216,6 @@ def run(config, log=print):
             "reconstruction_error": autoencoder.reconstruction_error_,
             "fit_time_s": pretrain_time,
         },
-        "environment": environment(),
         "runs": runs,
     }
 

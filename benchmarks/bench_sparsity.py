@@ -29,10 +29,8 @@ Usage::
 
 import argparse
 import json
-import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +40,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 import skae
 from benchmarks.bench_plateau import make_data
-from benchmarks.compare import NEAR_ZERO, environment
+from benchmarks.compare import NEAR_ZERO
+from benchmarks.provenance import record_header
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 SEED = 0
@@ -124,18 +123,15 @@ def score(estimator, data, pca_mse=None):
 def run(dataset="digits", *, weights=WEIGHTS, ks=None, max_iter=None,
         train_rows=None, penalties=(None,), log=print):  # fmt: skip
     """Run the sweep; return a JSON-ready record."""
+    header = record_header("sparsity", seed=SEED)
     start = time.perf_counter()
     data = make_data(dataset, train_rows=train_rows)
     ks = KS[dataset] if ks is None else ks
     max_iter = MAX_ITER[dataset] if max_iter is None else max_iter
     default = make_estimator("SparseAutoencoder", 2, max_iter=1)
     record = {
-        "benchmark": "sparsity",
+        **header,
         "dataset": dataset,
-        "seed": SEED,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        **environment(torch.get_num_threads()),
         "data": data["description"],
         "settings": {
             "ks": list(ks),

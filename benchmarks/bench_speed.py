@@ -40,8 +40,6 @@ Usage::
 import argparse
 import copy
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -50,15 +48,20 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import sklearn
-import skorch
 import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
-import skae
 from skae import AutoencoderTransformer
+
+try:
+    from benchmarks.provenance import record_header
+except ModuleNotFoundError:
+    # Run as a file (python benchmarks/bench_speed.py), with benchmarks/ on
+    # sys.path instead of the repository root that holds the package.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.provenance import record_header
 
 RESULTS = Path(__file__).parent / "results"
 COLD_RUNNER = (
@@ -368,27 +371,6 @@ def _median_ratio(times, numerator, denominator):
     )
 
 
-def environment(device):
-    """Versions and hardware, for the JSON file."""
-    info = {
-        "python": platform.python_version(),
-        "skae": skae.__version__,
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": device,
-        "seed": SEED,
-    }
-    if torch.device(device).type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
 def run_case(case_name, *, device, repeats, cold_repeats):
     """Measure one case; return its JSON record."""
     case = CASES[case_name]
@@ -443,9 +425,11 @@ def _ratio(value):
 
 def table(results):
     """Markdown table of the ratios (> 1 means skae is faster)."""
-    device = results["environment"]["device"]
+    # Records written before provenance.record_header kept these in "environment".
+    hardware = results.get("hardware") or results["environment"]
+    threads = hardware.get("threads", hardware.get("torch_threads"))
     lines = [
-        f"Device: {device}, torch threads: {results['environment']['torch_threads']}."
+        f"Device: {hardware['device']}, torch threads: {threads}."
         " Speed ratios, medians over repeats; > 1 means skae is faster.",
         "",
         "| case | fit samples/s (skae / torch / MLP) | fit vs torch "
@@ -496,7 +480,7 @@ def main():
         print(table(json.loads(args.table.read_text())))
         return
     warnings.simplefilter("ignore", ConvergenceWarning)
-    results = {"environment": environment(args.device), "cases": []}
+    results = {**record_header("speed", seed=SEED, device=args.device), "cases": []}
     for case_name in args.cases:
         print(f"{case_name} ...", flush=True)
         results["cases"].append(

@@ -35,17 +35,15 @@ through its latent space. Usage::
 import argparse
 import base64
 import json
-import os
-import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 import skae
 from benchmarks import compare, plots, report
+from benchmarks.provenance import load_average, record_header
 from skae.datasets import load_fashion_mnist
 from skae.plotting import LatentSpaceDisplay, SampleGridDisplay
 
@@ -265,7 +263,6 @@ def run(
     n_importance=None,
     sample_k=SAMPLE_K,
     random_state=0,
-    threads=1,
     log=print,
     command=None,
 ):
@@ -302,15 +299,14 @@ def run(
     random_state : int, default=0
         The one seed: data, every model, the samples drawn.
 
-    threads : int, default=1
-        Recorded only; the caller sets the thread pools.
-
     log : callable, default=print
         Receives one progress line per fit.
 
     command : str or None, default=None
-        The command line to record; None records ``sys.argv``.
+        The command line to record; None records the one that ran
+        (``provenance.command_line``).
     """
+    header = record_header("variational", seed=random_state, command=command)
     start, cpu_start = time.perf_counter(), time.process_time()
     unknown = set(models) - set(MODELS)
     if unknown:
@@ -329,13 +325,9 @@ def run(
     scattered = np.sort(rng.permutation(len(data["y_test"]))[:N_SCATTER])
     description = {**data["description"], "class_names": data["class_names"]}
     record = {
-        "benchmark": "variational",
+        **header,
         "dataset": dataset,
         "quick": quick,
-        "seed": random_state,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command or " ".join(sys.argv),
-        **compare.environment(threads),
         "data": description,
         "settings": {
             "ks": ks,
@@ -393,7 +385,7 @@ def run(
                 + (f" epochs={scores['n_iter']}" if "n_iter" in scores else "")
                 + "".join(f"\n  {w}" for w in scores["warnings"])
             )
-    record["hardware"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    record["hardware"]["load_average_at_end"] = load_average()
     record["total_time"] = time.perf_counter() - start
     record["total_cpu_time"] = time.process_time() - cpu_start
     return record
@@ -620,9 +612,7 @@ def main(argv=None):
         n_importance=args.n_importance,
         sample_k=args.sample_k or SAMPLE_K,
         random_state=args.seed,
-        threads=args.threads,
         log=lambda line: print(line, flush=True),
-        command=" ".join(["python -m benchmarks.bench_variational", *sys.argv[1:]]),
     )
     text = json.dumps(record, indent=1) + "\n"
     out = args.out or DEFAULT_OUT

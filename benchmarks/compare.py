@@ -9,13 +9,8 @@ code sizes and returns a JSON-ready dict (see ``benchmarks/README.md``).
 # SPDX-License-Identifier: BSD-3-Clause
 
 import base64
-import os
-import platform
-import sys
 import time
 import warnings
-from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -28,6 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skae
+from benchmarks.provenance import load_average, record_header
 from skae.datasets import load_fashion_mnist, load_mnist
 
 MODELS = (
@@ -247,43 +243,6 @@ def score(estimator, data, *, random_state=0):
     return scores
 
 
-def environment(threads):
-    """Versions, hardware and thread settings, for the JSON record."""
-    packages = ["skae", "numpy", "scipy", "scikit-learn", "torch", "skorch"]
-    versions = {"python": platform.python_version()}
-    for package in packages:
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
-    cpu_model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu_model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        with open("/proc/meminfo") as meminfo:
-            memory_gib = round(int(meminfo.readline().split()[1]) / 2**20, 1)
-    except (OSError, ValueError, IndexError):
-        memory_gib = None
-    return {
-        "versions": versions,
-        "hardware": {
-            "platform": platform.platform(),
-            "cpu": cpu_model,
-            "cpu_count": os.cpu_count(),
-            "memory_gib": memory_gib,
-            "threads": threads,
-            "device": "cpu",
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        },
-    }
-
-
 def _sample_indices(y_test, n_images):
     """The first test image of each of the first `n_images` classes."""
     classes = np.unique(y_test)[:n_images]
@@ -299,7 +258,6 @@ def run(
     max_iter=None,
     plot_k=8,
     random_state=0,
-    threads=1,
     log=print,
     command=None,
 ):
@@ -329,14 +287,12 @@ def run(
     random_state : int, default=0
         The one seed: data split, test noise and every model.
 
-    threads : int, default=1
-        Recorded only; the caller sets the thread pools.
-
     log : callable, default=print
         Receives one progress line per fit.
 
     command : str or None, default=None
-        The command line to record; None records ``sys.argv``.
+        The command line to record; None records the one that ran
+        (``provenance.command_line``).
 
     Returns
     -------
@@ -344,8 +300,7 @@ def run(
         See ``benchmarks/README.md``.
     """
     start, cpu_start = time.perf_counter(), time.process_time()
-    if command is None:
-        command = " ".join(sys.argv)
+    header = record_header("compare", seed=random_state, command=command)
     settings = SETTINGS[dataset]
     if quick:
         settings = {**settings, **settings["quick"]}
@@ -364,13 +319,9 @@ def run(
     shown = _sample_indices(data["y_test"], N_IMAGES)
     image_shape = data["image_shape"]
     record = {
-        "benchmark": "compare",
+        **header,
         "dataset": dataset,
         "quick": quick,
-        "seed": random_state,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command,
-        **environment(threads),
         "data": data["description"],
         "settings": {
             "ks": ks,
@@ -419,7 +370,7 @@ def run(
                 f"fit={scores['fit_time']:.1f}s (cpu {scores['fit_cpu_time']:.1f}s)"
                 + (f" epochs={scores['n_iter']}" if "n_iter" in scores else "")
             )
-    record["hardware"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    record["hardware"]["load_average_at_end"] = load_average()
     record["total_time"] = time.perf_counter() - start
     record["total_cpu_time"] = time.process_time() - cpu_start
     return record
