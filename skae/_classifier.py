@@ -3,8 +3,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
+from dataclasses import KW_ONLY, dataclass
 from functools import partial
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,8 +22,8 @@ from skae._compat import Interval, StrOptions, _fit_context
 from skae._denoising import DenoisingAutoencoder
 from skae._engine.data import RowDataset, training_data
 from skae._engine.runtime import seeded
-from skae._estimator import FLOAT_DTYPES, _BaseNeuralEstimator, check_layer_sizes
 from skae._modules.mlp import ACTIVATIONS, EncoderClassifier
+from skae._neural_base import FLOAT_DTYPES, _BaseNeuralEstimator, check_layer_sizes
 
 
 def _unlabeled_mask(y, unlabeled_label):
@@ -44,7 +46,7 @@ def _n_codes(autoencoder):
     return getattr(autoencoder, "n_components_", autoencoder.n_components)
 
 
-def _cross_entropy(logits, y, *, training):
+def _cross_entropy(module, logits, y, *, training):
     """The classifier's loss: the cross-entropy of the logits."""
     return F.cross_entropy(logits, y)
 
@@ -79,6 +81,7 @@ class _ValidAccuracy(Callback):
             net.history.record("valid_acc", self.n_correct_ / self.n_seen_)
 
 
+@dataclass(eq=False, repr=False)
 class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
     """Classifier on an autoencoder pretrained with unlabeled data.
 
@@ -109,36 +112,11 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
         :class:`~sklearn.frozen.FrozenEstimator`: it is then used as is, with
         no further training (see Notes).
 
-    unlabeled_label : int, str or None, default=-1
-        Label that marks the unlabeled rows of `y`. These rows are used for
-        pretraining only and are never a class. ``None`` means that every row
-        is labeled, for labels in which -1 is a class (such as ``{-1, 1}``).
-        A string marker (such as ``"unlabeled"``) suits string labels.
-
-    head_hidden_layer_sizes : int or tuple of int, default=(64,)
-        Widths of the hidden layers of the classification head, which maps
-        the codes to class scores. ``()`` gives a linear head (multinomial
-        logistic regression on the codes).
-
-    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
-            default="relu"
-        Activation after every hidden layer of the head.
-
-    freeze_encoder : bool, default=False
-        Whether to keep the pretrained encoder fixed and train the head only.
-        When False, the encoder is fine-tuned with the learning rate
-        ``learning_rate_init * encoder_learning_rate_ratio``.
-
-    encoder_learning_rate_ratio : float, default=0.1
-        Ratio of the encoder's learning rate to the head's when fine-tuning,
-        so that the head can fit while the pretrained features change only
-        slowly. Ignored when `freeze_encoder` is True.
-
-    alpha : float, default=1e-4
+    alpha : float, default=0.0
         L2 penalty (weight decay) on the weights being trained, passed to the
         Adam optimizer as ``weight_decay``.
 
-    batch_size : int, default=64
+    batch_size : int, default=256
         Size of the minibatches of labeled rows. Fewer labeled rows than
         `batch_size` make a single, smaller batch.
 
@@ -167,7 +145,7 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
         Number of epochs without an improvement of at least `tol` before
         training stops.
 
-    tol : float, default=1e-4
+    tol : float, default=1e-2
         Relative improvement of the monitored loss (validation cross-entropy
         with `early_stopping`, training cross-entropy otherwise) below which
         an epoch counts as no improvement.
@@ -190,6 +168,36 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
 
     verbose : int, default=0
         0 is silent; 1 or more prints a per-epoch log (through skorch).
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) for
+        power users, e.g. a learning-rate scheduler or checkpointing. They are
+        copied at `fit`, so the objects passed here are left untouched.
+
+    unlabeled_label : int, str or None, default=-1
+        Label that marks the unlabeled rows of `y`. These rows are used for
+        pretraining only and are never a class. ``None`` means that every row
+        is labeled, for labels in which -1 is a class (such as ``{-1, 1}``).
+        A string marker (such as ``"unlabeled"``) suits string labels.
+
+    head_hidden_layer_sizes : int or tuple of int, default=(64,)
+        Widths of the hidden layers of the classification head, which maps
+        the codes to class scores. ``()`` gives a linear head (multinomial
+        logistic regression on the codes).
+
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
+            default="relu"
+        Activation after every hidden layer of the head.
+
+    freeze_encoder : bool, default=False
+        Whether to keep the pretrained encoder fixed and train the head only.
+        When False, the encoder is fine-tuned with the learning rate
+        ``learning_rate_init * encoder_learning_rate_ratio``.
+
+    encoder_learning_rate_ratio : float, default=0.1
+        Ratio of the encoder's learning rate to the head's when fine-tuning,
+        so that the head can fit while the pretrained features change only
+        slowly. Ignored when `freeze_encoder` is True.
 
     Attributes
     ----------
@@ -300,7 +308,15 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
     True
     """
 
-    _parameter_constraints: dict = {
+    autoencoder: Any = None
+    _: KW_ONLY
+    unlabeled_label: Any = -1
+    head_hidden_layer_sizes: Any = (64,)
+    activation: str = "relu"
+    freeze_encoder: bool = False
+    encoder_learning_rate_ratio: float = 0.1
+
+    _parameter_constraints = {
         **_BaseNeuralEstimator._parameter_constraints,
         "autoencoder": [BaseEstimator, None],
         "unlabeled_label": [Integral, str, None],
@@ -321,47 +337,6 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
         "activation",
         "freeze_encoder",
     )
-
-    def __init__(
-        self,
-        autoencoder=None,
-        *,
-        unlabeled_label=-1,
-        head_hidden_layer_sizes=(64,),
-        activation="relu",
-        freeze_encoder=False,
-        encoder_learning_rate_ratio=0.1,
-        alpha=1e-4,
-        batch_size=64,
-        learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        shuffle=True,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-    ):
-        self.autoencoder = autoencoder
-        self.unlabeled_label = unlabeled_label
-        self.head_hidden_layer_sizes = head_hidden_layer_sizes
-        self.activation = activation
-        self.freeze_encoder = freeze_encoder
-        self.encoder_learning_rate_ratio = encoder_learning_rate_ratio
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
 
     # The autoencoder is a nested estimator whose parameters still need to be
     # validated when it is fitted, as in SelfTrainingClassifier.

@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from dataclasses import KW_ONLY, dataclass
 from numbers import Real
 
 import numpy as np
@@ -10,18 +11,10 @@ import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from skae._base import (
-    _BaseAutoencoder,
-    extends_base_parameters,
-    without_parameters,
-)
+from skae._autoencoder_base import _BaseAutoencoder
 from skae._compat import Interval, StrOptions, _check_feature_names_in
 from skae._engine.callbacks import plain_module
-from skae._estimator import check_layer_sizes
 from skae._modules.masked import MaskedAutoencoder
-
-# The imputer standardises its input itself and reconstructs in those units.
-_NOT_PARAMETERS = ("loss", "output_activation")
 
 # The Gaussian fill is fitted on at most this many randomly chosen rows: its
 # EM steps cost rows * features * factors**2 each, and a covariance of at
@@ -34,6 +27,7 @@ def _never(estimator):
     return False
 
 
+@dataclass(eq=False, repr=False)
 class AutoencoderImputer(_BaseAutoencoder):
     """Imputation of missing values with a masked denoising autoencoder.
 
@@ -58,6 +52,129 @@ class AutoencoderImputer(_BaseAutoencoder):
         Size of the code. Codes wider than the input are fine: masking keeps
         the network from copying its input. Wide data (images of hundreds of
         pixels) needs a wide code; small tables fill in as well with 16.
+
+    alpha : float, default=0.0
+        L2 penalty (weight decay) on the network's weights, passed to the Adam
+        optimizer as ``weight_decay``.
+
+    batch_size : int, default=256
+        Size of the minibatches. Fewer samples than `batch_size` make a single,
+        smaller batch.
+
+    learning_rate_init : float, default=1e-3
+        Learning rate of the Adam optimizer.
+
+    max_iter : int, default=300
+        Maximum number of epochs (passes over the training data), as in
+        :class:`~sklearn.neural_network.MLPRegressor`. Training stops sooner
+        when the loss stops improving (see `tol` and `n_iter_no_change`).
+        Higher than the other kinds' 200: with `n_iter_no_change=30`, fits on
+        small tables run up to about 200 epochs before their plateau.
+
+    early_stopping : bool, default=False
+        Whether to hold out `validation_fraction` of the training rows and
+        stop when the error of filling in their hidden values (see
+        `mask_fraction`) stops improving, restoring the best weights seen.
+        `partial_fit` does not support it.
+
+    validation_fraction : float, default=0.1
+        Proportion of the training data held out for early stopping. Only
+        used if `early_stopping` is True.
+
+    n_iter_no_change : int, default=30
+        Number of epochs without an improvement of at least `tol` before
+        training stops. Three times the other kinds' 10: the values hidden
+        change at every epoch, which makes the imputer's training loss noisy,
+        and with 10 epochs fits on digits and on small tables stopped long
+        before the filled values stopped improving.
+
+    tol : float, default=1e-2
+        Relative improvement of the monitored loss (validation loss with
+        `early_stopping`, training loss otherwise) below which an epoch counts
+        as no improvement: an epoch improves when its loss is lower than the
+        loss of the last improving epoch by more than `tol` times that loss's
+        magnitude. With the default, training stops once the loss has fallen
+        by less than 1% over `n_iter_no_change` epochs.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and the
+        masking. Pass an int for reproducible results across calls. ``None``
+        draws a fresh seed from the operating system. Global numpy, python and
+        torch RNG states are never changed.
+        See :term:`Glossary <random_state>`.
+
+    device : str, default="cpu"
+        Torch device to train and infer on: ``"cpu"``, ``"cuda"``,
+        ``"cuda:<index>"``, or ``"auto"`` for a GPU when one is available.
+
+    verbose : int, default=0
+        0 is silent; 1 or more prints a per-epoch log and a progress bar
+        (through skorch).
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) for
+        power users, e.g. a learning-rate scheduler or checkpointing. They are
+        copied at `fit`, so the objects passed here are left untouched.
+
+    network : {"auto", "mlp", "conv"} or callable, default="auto"
+        The network trained. ``"mlp"`` is an MLP encoder of
+        `hidden_layer_sizes` and its mirror as the decoder; ``"conv"`` is that
+        MLP whose decoded images convolutions correct (`image_shape`,
+        `conv_channels`); ``"auto"`` is ``"conv"`` when `image_shape` is set
+        and ``"mlp"`` otherwise. A callable (a :class:`torch.nn.Module`
+        subclass or a function) is a network of your own: skae calls
+        ``network(n_features=..., n_components=..., **network_params)`` once
+        it knows the data's width, and trains the ``encoder`` and ``decoder``
+        of the module it returns. See :ref:`own-network`.
+
+    network_params : dict or None, default=None
+        Keyword arguments for `network`, as `kernel_params` in
+        :class:`~sklearn.decomposition.KernelPCA`; search them with a grid of
+        dicts (``{"network_params": [{"width": 32}, {"width": 64}]}``). For a
+        family, they are added to (or override) the parameters it reads.
+
+    hidden_layer_sizes : int or tuple of int, default=(512, 256)
+        Widths of the encoder's hidden layers, from the input inward. The
+        decoder mirrors them. ``()`` gives a single linear map each way.
+
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
+            default="gelu"
+        Activation after every hidden layer.
+
+    image_shape : tuple of int or None, default=None
+        Shape of each sample as an image, ``(height, width)`` or
+        ``(channels, height, width)``, for the convolutional network
+        (``network="conv"``, which ``"auto"`` picks when `image_shape` is
+        set): the MLP of `hidden_layer_sizes`, whose decoded images
+        convolutions then correct (`conv_channels`). Rows stay flat: `X` has
+        one image per row, flattened in C-order (as ``images.reshape(n_samples,
+        -1)`` gives), so the estimator works after a scaler and in pipelines
+        as before. ``None`` uses the MLP alone.
+
+    conv_channels : tuple of int, default=(32,)
+        Channels of the convolutional stages, from the image inward; each
+        halves the height and width (3x3 kernels, stride 2). Only used when
+        `image_shape` is set.
+
+    init : {"pca", "random"}, default="pca"
+        How the network starts. ``"pca"`` starts it from PCA of a sample of the
+        standardised training data (missing values at the mean), with the
+        nonlinear corrections at zero; ``"random"`` is a plain MLP with
+        PyTorch's default random initialisation.
+
+    warm_start : bool, default=False
+        When True, a further call to `fit` continues training the current
+        network instead of starting afresh. See :term:`the Glossary
+        <warm_start>`.
+
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face accelerate (skorch's
+        :class:`~skorch.hf.AccelerateMixin`), e.g. on several GPUs. It places
+        the network, so `device` is ignored. :func:`skae.save` needs
+        ``accelerator=None``.
 
     missing_values : int or float, default=np.nan
         The placeholder for the missing values, as in
@@ -108,111 +225,6 @@ class AutoencoderImputer(_BaseAutoencoder):
         Whether features with no observed value at fit are kept in the
         output, filled with 0, instead of being dropped, as in
         :class:`~sklearn.impute.SimpleImputer`.
-
-    max_iter : int, default=300
-        Maximum number of epochs (passes over the training data), as in
-        :class:`~sklearn.neural_network.MLPRegressor`. Training stops sooner
-        when the loss stops improving (see `tol` and `n_iter_no_change`).
-        Higher than the other kinds' 200: with `n_iter_no_change=30`, fits on
-        small tables run up to about 200 epochs before their plateau.
-
-    n_iter_no_change : int, default=30
-        Number of epochs without an improvement of at least `tol` before
-        training stops. Three times the other kinds' 10: the values hidden
-        change at every epoch, which makes the imputer's training loss noisy,
-        and with 10 epochs fits on digits and on small tables stopped long
-        before the filled values stopped improving.
-
-    hidden_layer_sizes : int or tuple of int, default=(512, 256)
-        Widths of the encoder's hidden layers, from the input inward. The
-        decoder mirrors them. ``()`` gives a single linear map each way.
-
-    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
-            default="gelu"
-        Activation after every hidden layer.
-
-    image_shape : tuple of int or None, default=None
-        Shape of each row as an image, ``(height, width)`` or ``(channels,
-        height, width)``, for rows that are images flattened in C-order. The
-        network is then convolutional, as the autoencoders' (see
-        :class:`AutoencoderTransformer`): convolutions over the reconstructed
-        images, and over their missing-value masks as as many more channels,
-        correct the MLP's reconstruction, so that a missing pixel is filled
-        from its neighbours too. ``None`` uses the MLP alone.
-
-    conv_channels : tuple of int, default=(32,)
-        Channels of the convolutional stages, from the image inward; each
-        halves the height and width (3x3 kernels, stride 2). Only used when
-        `image_shape` is set.
-
-    init : {"pca", "random"}, default="pca"
-        How the network starts. ``"pca"`` starts it from PCA of a sample of the
-        standardised training data (missing values at the mean), with the
-        nonlinear corrections at zero; ``"random"`` is a plain MLP with
-        PyTorch's default random initialisation.
-
-    alpha : float, default=0.0
-        L2 penalty (weight decay) on the network's weights, passed to the Adam
-        optimizer as ``weight_decay``.
-
-    batch_size : int, default=256
-        Size of the minibatches. Fewer samples than `batch_size` make a single,
-        smaller batch.
-
-    learning_rate_init : float, default=1e-3
-        Learning rate of the Adam optimizer.
-
-    early_stopping : bool, default=False
-        Whether to hold out `validation_fraction` of the training rows and
-        stop when the error of filling in their hidden values (see
-        `mask_fraction`) stops improving, restoring the best weights seen.
-        `partial_fit` does not support it.
-
-    validation_fraction : float, default=0.1
-        Proportion of the training data held out for early stopping. Only
-        used if `early_stopping` is True.
-
-    tol : float, default=1e-2
-        Relative improvement of the monitored loss (validation loss with
-        `early_stopping`, training loss otherwise) below which an epoch counts
-        as no improvement: an epoch improves when its loss is lower than the
-        loss of the last improving epoch by more than `tol` times that loss's
-        magnitude. With the default, training stops once the loss has fallen
-        by less than 1% over `n_iter_no_change` epochs.
-
-    shuffle : bool, default=True
-        Whether to shuffle the samples in each epoch.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, the validation split and the
-        masking. Pass an int for reproducible results across calls. ``None``
-        draws a fresh seed from the operating system. Global numpy, python and
-        torch RNG states are never changed.
-        See :term:`Glossary <random_state>`.
-
-    device : str, default="cpu"
-        Torch device to train and infer on: ``"cpu"``, ``"cuda"``,
-        ``"cuda:<index>"``, or ``"auto"`` for a GPU when one is available.
-
-    verbose : int, default=0
-        0 is silent; 1 or more prints a per-epoch log and a progress bar
-        (through skorch).
-
-    warm_start : bool, default=False
-        When True, a further call to `fit` continues training the current
-        network instead of starting afresh. See :term:`the Glossary
-        <warm_start>`.
-
-    callbacks : list of skorch callbacks or None, default=None
-        Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) for
-        power users, e.g. a learning-rate scheduler or checkpointing. They are
-        copied at `fit`, so the objects passed here are left untouched.
-
-    accelerator : accelerate.Accelerator or None, default=None
-        Train through Hugging Face accelerate (skorch's
-        :class:`~skorch.hf.AccelerateMixin`), e.g. on several GPUs. It places
-        the network, so `device` is ignored. :func:`skae.save` needs
-        ``accelerator=None``.
 
     Attributes
     ----------
@@ -320,8 +332,19 @@ class AutoencoderImputer(_BaseAutoencoder):
     ((500, 64), False)
     """
 
-    _parameter_constraints: dict = {
-        **without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[0],
+    n_components: int = 64
+    _: KW_ONLY
+    max_iter: int = 300
+    n_iter_no_change: int = 30
+    missing_values: float = np.nan
+    mask_fraction: float = 0.2
+    scaling: str = "feature"
+    initial_strategy: str = "auto"
+    add_indicator: bool = False
+    keep_empty_features: bool = False
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
         "missing_values": [Real],
         "mask_fraction": [Interval(Real, 0, 1, closed="left")],
         "scaling": [StrOptions({"feature", "global"})],
@@ -331,38 +354,12 @@ class AutoencoderImputer(_BaseAutoencoder):
     }
 
     _network_params = (
-        *without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[1],
+        *_BaseAutoencoder._network_params,
         "scaling",
         "initial_strategy",
     )
 
     _missing_values_allowed = True
-
-    @extends_base_parameters(without=_NOT_PARAMETERS)
-    def __init__(
-        self,
-        n_components=64,
-        *,
-        missing_values=np.nan,
-        mask_fraction=0.2,
-        scaling="feature",
-        initial_strategy="auto",
-        add_indicator=False,
-        keep_empty_features=False,
-        max_iter=300,
-        n_iter_no_change=30,
-        **shared,
-    ):
-        super().__init__(
-            n_components, max_iter=max_iter, n_iter_no_change=n_iter_no_change, **shared
-        )
-        del self.loss, self.output_activation  # standardised MSE, identity
-        self.missing_values = missing_values
-        self.mask_fraction = mask_fraction
-        self.scaling = scaling
-        self.initial_strategy = initial_strategy
-        self.add_indicator = add_indicator
-        self.keep_empty_features = keep_empty_features
 
     def transform(self, X):
         """Fill the missing values of `X`; leave its observed values as they are.
@@ -455,12 +452,12 @@ class AutoencoderImputer(_BaseAutoencoder):
         return X
 
     def _build_module(self, n_features):
-        """The MLP pair, on the row and its mask, behind the masking wrapper."""
-        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        inner = self._mlp_module(2 * n_features, output_activation="identity")
+        """The network, on the row and its mask, behind the masking wrapper."""
+        inner = self._build_network(2 * n_features, self.n_components)
         strategy = self.initial_strategy
         if strategy == "auto":
-            strategy = "mean" if self.image_shape is not None else "gaussian"
+            local = getattr(inner, "local_structure", False)
+            strategy = "mean" if local else "gaussian"
         n_factors = min(self.n_components, n_features) if strategy == "gaussian" else 0
         return MaskedAutoencoder(
             inner,
@@ -469,20 +466,10 @@ class AutoencoderImputer(_BaseAutoencoder):
             validation_mask_fraction=self.mask_fraction,
         )
 
-    def _image_shape(self, n_features):
-        """The images and their masks: the network reads (and reconstructs)
-        rows of `n_features`, twice the data's, so twice the channels."""
-        shape = super()._image_shape(n_features // 2)
-        if shape is None:
-            return None
-        n_channels, height, width = shape
-        return 2 * n_channels, height, width
-
-    def _loss(self, output, X, *, training):
+    def _loss(self, module, output, X, *, training):
         """Mean squared error on the observed values, standardised; in
         validation, on the values hidden from the network only."""
-        X_reconstructed, _, missing = output
-        target = plain_module(self.net_).standardize(X)
+        X_reconstructed, _, missing, target = output
         scored = ~torch.isnan(target)
         if not training:
             scored &= missing
@@ -502,9 +489,12 @@ class AutoencoderImputer(_BaseAutoencoder):
         return X.masked_fill(torch.rand_like(X) < fractions, float("nan"))
 
     def _check_params(self, n_features):
-        """Check the layer sizes (the loss is fixed), and that early stopping
-        has hidden values to score."""
-        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        """Also check that the network fits the data's rows alone (so that an
+        error names their features, not the network's doubled input), and
+        that early stopping has hidden values to score."""
+        with torch.device("meta"):
+            self._build_network(n_features, self.n_components)
+        super()._check_params(n_features)
         if self.early_stopping and self.mask_fraction == 0:
             raise ValueError(
                 "early_stopping=True scores how well the hidden values of the "

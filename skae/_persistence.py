@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import importlib.util
+import inspect
 import io
 import json
 import math
@@ -25,9 +26,9 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
-from skae._base import _BaseAutoencoder
+from skae._autoencoder_base import _BaseAutoencoder
 from skae._engine.runtime import resolve_device
-from skae._estimator import _BaseNeuralEstimator
+from skae._neural_base import _BaseNeuralEstimator
 from skae._registry import AUTOENCODERS, BY_NAME
 
 __all__ = ["load", "save"]
@@ -44,7 +45,9 @@ _NESTED_CLASSES = {cls.__name__: cls for cls in AUTOENCODERS}
 _FOLDER = re.compile(r"[A-Za-z0-9_]+/")
 
 FORMAT = "skae"
-FORMAT_VERSION = 1
+# 2: the variational module's encoder is a network family's (format 1 files
+# are read through VariationalAutoencoder._upgrade_module_state).
+FORMAT_VERSION = 2
 
 PARAMS_FILE = "params.json"
 FITTED_FILE = "fitted.json"
@@ -100,6 +103,18 @@ def _encode(value: Any, name: str, nested: Callable | None = None) -> Any:
             "__ndarray__": [_encode(v, name) for v in value.tolist()],
             "dtype": value.dtype.str,
         }
+    if inspect.isclass(value) or inspect.isfunction(value):
+        # A user's network: stored by name, and built on loading only from a
+        # class or function the caller allows (`load(..., networks=...)`).
+        qualified = f"{value.__module__}.{value.__qualname__}"
+        if "<" in qualified:
+            raise TypeError(
+                f"Cannot save {name}={value!r}: skae.save stores a class or "
+                f"function by its importable name, and {qualified} has none (it "
+                "is local or a lambda). Define it at the top level of a module, "
+                "or use pickle for files you trust."
+            )
+        return {"__callable__": qualified}
     if nested is not None and isinstance(value, FrozenEstimator):
         return {"__frozen__": {"__estimator__": nested(value.estimator, name)}}
     if nested is not None and isinstance(value, BaseEstimator):
@@ -112,9 +127,14 @@ def _encode(value: Any, name: str, nested: Callable | None = None) -> Any:
     )
 
 
-def _decode(obj: dict, resolve: Callable[[Any], Any] | None = None) -> Any:
+def _decode(
+    obj: dict,
+    resolve: Callable[[Any], Any] | None = None,
+    callables: dict[str, Callable] | None = None,
+) -> Any:
     """JSON object hook: rebuild the tuples, arrays and estimators tagged by
-    `_encode`; ``resolve(folder)`` reads a nested estimator (None refuses one)."""
+    `_encode`; ``resolve(folder)`` reads a nested estimator (None refuses one),
+    and a class or function is one of `callables` (by qualified name)."""
     if obj.keys() == {"__tuple__"}:
         return tuple(obj["__tuple__"])
     if obj.keys() == {"__float__"}:
@@ -126,6 +146,15 @@ def _decode(obj: dict, resolve: Callable[[Any], Any] | None = None) -> Any:
         if dtype.kind not in "biufUO":
             raise ValueError(f"Unsupported array dtype {dtype} in a skae file.")
         return np.asarray(obj["__ndarray__"], dtype=dtype)
+    if obj.keys() == {"__callable__"}:
+        name = obj["__callable__"]
+        if name not in (callables or {}):
+            raise ValueError(
+                f"This file's network is {name!r}, and skae.load builds only "
+                "networks you allow: pass it, e.g. load(file, networks=[MyNet]). "
+                "Nothing is imported from a file."
+            )
+        return callables[name]
     if obj.keys() == {"__estimator__"}:
         if resolve is None:
             raise ValueError(
@@ -343,8 +372,13 @@ def _check_module_on_meta(net, module_state, n_features) -> None:
         ) from exc
 
 
-def _restore_net(estimator, fitted, tensors, groups, history, device):
-    """Rebuild the fitted net of `estimator` and load its state into it."""
+def _restore_net(estimator, fitted, tensors, groups, history, device, version):
+    """Rebuild the fitted net of `estimator` and load its state into it.
+
+    Weights of an older `version` of the format go through the kind's
+    ``_upgrade_module_state(state, version)`` when it has one; such a
+    model's optimizer starts afresh.
+    """
     estimator._record_network_params()
     estimator.net_ = estimator._new_net(fitted["n_features_in_"], device)
     net = estimator.net_
@@ -353,9 +387,19 @@ def _restore_net(estimator, fitted, tensors, groups, history, device):
         for key, value in tensors.items()
         if key.startswith("module.")
     }
+    upgrade = getattr(estimator, "_upgrade_module_state", None)
+    upgraded = upgrade is not None and version < FORMAT_VERSION
+    if upgraded:
+        module_state = upgrade(module_state, version)
     _check_module_on_meta(net, module_state, fitted["n_features_in_"])
     net.initialize()
     net.module_.load_state_dict(module_state, strict=True)
+    net.history = History(history)
+    net.module_.eval()
+    if upgraded:
+        # Adam's moments follow the old layout's parameters: training goes
+        # on from the weights with a fresh optimizer.
+        return
     _check_optimizer_groups(groups, net.optimizer_.state_dict()["param_groups"])
     parameters = [p for group in net.optimizer_.param_groups for p in group["params"]]
     optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
@@ -383,8 +427,6 @@ def _restore_net(estimator, fitted, tensors, groups, history, device):
         },
     )
     net.optimizer_.load_state_dict({"state": optimizer_state, "param_groups": groups})
-    net.history = History(history)
-    net.module_.eval()
 
 
 def _add_entries(entries: dict[str, bytes], estimator, folder: str, nested=None):
@@ -529,7 +571,7 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
             archive.writestr(member, payload)
 
 
-def load(file: str | os.PathLike | IO[bytes], *, classes=()):
+def load(file: str | os.PathLike | IO[bytes], *, classes=(), networks=()):
     """Load an estimator saved by :func:`save`, without running code from the file.
 
     The class is looked up in a fixed list of skae classes (and the
@@ -549,6 +591,11 @@ def load(file: str | os.PathLike | IO[bytes], *, classes=()):
         Autoencoder kinds of your own (subclasses of a skae autoencoder, see
         the User Guide's "Writing your own kind") that the file may name, in
         addition to skae's. Only classes passed here are ever built.
+
+    networks : sequence of classes or functions, default=()
+        Networks of your own (the `network` parameter of an autoencoder) that
+        the file may name. A file stores a network by its qualified name only;
+        the name must be one of these, and nothing is imported.
 
     Returns
     -------
@@ -585,8 +632,9 @@ def load(file: str | os.PathLike | IO[bytes], *, classes=()):
     extra = {cls.__name__: cls for cls in classes}
     if not all(issubclass(cls, _BaseAutoencoder) for cls in extra.values()):
         raise TypeError("classes must be subclasses of skae's autoencoders.")
+    callables = {f"{obj.__module__}.{obj.__qualname__}": obj for obj in networks}
     try:
-        return _load(file, {**extra, **_CLASSES})
+        return _load(file, {**extra, **_CLASSES}, callables)
     except ValueError:
         raise
     except _MALFORMED as exc:
@@ -595,7 +643,7 @@ def load(file: str | os.PathLike | IO[bytes], *, classes=()):
         ) from exc
 
 
-def _load(file: str | os.PathLike | IO[bytes], classes: dict):
+def _load(file: str | os.PathLike | IO[bytes], classes: dict, callables: dict):
     """:func:`load`, raising whatever a damaged file makes the reading raise."""
     with zipfile.ZipFile(file) as archive:
         names = archive.namelist()
@@ -614,13 +662,15 @@ def _load(file: str | os.PathLike | IO[bytes], classes: dict):
                     "nested estimator."
                 )
             if folder not in nested:
-                nested[folder] = _read(archive, folder, _NESTED_CLASSES)
+                nested[folder] = _read(archive, folder, _NESTED_CLASSES, callables)
             return nested[folder]
 
-        return _read(archive, "", classes, resolve)
+        return _read(archive, "", classes, callables, resolve)
 
 
-def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
+def _read(
+    archive: zipfile.ZipFile, folder: str, classes: dict, callables: dict, resolve=None
+):
     """Read the estimator stored in `folder` of `archive`, fitted if it was.
 
     ``resolve(folder)`` reads the nested estimators it refers to; without it,
@@ -647,7 +697,7 @@ def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
             f"{folder}{PARAMS_FILE}: skae.load builds only {', '.join(classes)} "
             "there. Pass a kind of your own with load(file, classes=[...])."
         )
-    hook = partial(_decode, resolve=resolve)
+    hook = partial(_decode, resolve=resolve, callables=callables)
     estimator = cls(**json.loads(payload, object_hook=hook)["params"])
     # Rejects out-of-range values before anything is built from them.
     estimator._validate_params()
@@ -666,5 +716,6 @@ def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
         _check_attribute_name(estimator, name)
         setattr(estimator, name, value)
     device = _load_device(estimator.device)
-    _restore_net(estimator, fitted, tensors, groups, history, device)
+    version = header.get("format_version", 0)
+    _restore_net(estimator, fitted, tensors, groups, history, device, version)
     return estimator

@@ -3,11 +3,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
+from dataclasses import KW_ONLY, dataclass
 from numbers import Real
 
 import torch
 
-from skae._base import _BaseAutoencoder, extends_base_parameters
+from skae._autoencoder_base import _BaseReconstructionAutoencoder
 from skae._compat import Interval, StrOptions
 
 # Keeps log() finite when a unit's mean activation saturates at 0 or 1.
@@ -42,7 +43,8 @@ def _hoyer_penalty(Z):
     return ((ratio - 1) / (math.sqrt(n_components) - 1)).mean()
 
 
-class SparseAutoencoder(_BaseAutoencoder):
+@dataclass(eq=False, repr=False)
+class SparseAutoencoder(_BaseReconstructionAutoencoder):
     """Sparse autoencoder: penalises the code so that few units are active.
 
     The training loss adds a sparsity penalty on the code to the
@@ -62,67 +64,6 @@ class SparseAutoencoder(_BaseAutoencoder):
     ----------
     n_components : int, default=2
         Size of the code (latent space), as in :class:`~sklearn.decomposition.PCA`.
-
-    sparsity : {"hoyer", "l1", "kl"}, default="hoyer"
-        Sparsity penalty: one minus Hoyer's sparseness of each code (ReLU
-        codes), which the network cannot dodge by shrinking its codes; L1 on
-        ReLU codes, which it can; or KL divergence from `sparsity_target` on
-        sigmoid codes. With ``init="pca"``, ReLU codes start from the PCA
-        scores shifted to be non-negative on the training data. On digits and
-        Fashion-MNIST only the Hoyer penalty gave codes clearly sparser than
-        the plain autoencoder's at every code size (see the User Guide).
-
-    sparsity_weight : float, default=1e-2
-        Weight of the penalty relative to the reconstruction loss.
-
-    sparsity_target : float, default=0.05
-        Target mean activation of each code unit for ``sparsity="kl"`` (the
-        :math:`\\rho` of [1]_). Ignored for ``"l1"``.
-
-    hidden_layer_sizes : int or tuple of int, default=(512, 256)
-        Widths of the encoder's hidden layers, from the input inward. The
-        decoder mirrors them. ``()`` gives a single linear map each way.
-
-    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
-            default="gelu"
-        Activation after every hidden layer. ``"identity"`` with no hidden
-        layers and ``loss="mse"`` makes a linear autoencoder, whose optimum
-        spans the same subspace as PCA.
-
-    image_shape : tuple of int or None, default=None
-        Shape of each sample as an image, ``(height, width)`` or
-        ``(channels, height, width)``, for a convolutional network: the MLP
-        of `hidden_layer_sizes`, whose decoded images convolutions then
-        correct (`conv_channels`). Rows stay flat: `X` has one image per row,
-        flattened in C-order (as ``images.reshape(n_samples, -1)`` gives), so
-        the estimator works after a scaler and in pipelines as before.
-        ``None`` uses the MLP alone.
-
-    conv_channels : tuple of int, default=(32,)
-        Channels of the convolutional stages that correct the decoded images,
-        from the image inward: each stage halves the height and width (3x3
-        kernels, stride 2), transposed convolutions mirror them back, and
-        their output is added to the decoder's. Only used when `image_shape`
-        is set.
-
-    output_activation : {"identity", "sigmoid"}, default="identity"
-        Activation of the decoder's last layer. ``"sigmoid"`` bounds the
-        reconstruction to [0, 1], which suits data scaled by MinMaxScaler and
-        is required by ``loss="bce"``.
-
-    init : {"pca", "random"}, default="pca"
-        How the network starts. ``"pca"`` gives the encoder and the decoder
-        each a linear map plus a nonlinear correction (the hidden layers),
-        sets the linear maps from PCA of the training data (at most 10,000
-        randomly chosen rows) and the corrections to zero: training starts
-        from the PCA solution and improves on it (with
-        ``output_activation="sigmoid"``, from PCA's reconstruction passed
-        through the sigmoid, a rougher start). ``"random"`` is a plain MLP
-        with PyTorch's default random initialisation.
-
-    loss : {"mse", "bce"}, default="mse"
-        Reconstruction loss: mean squared error, or binary cross-entropy for
-        data in [0, 1] (with ``output_activation="sigmoid"``).
 
     alpha : float, default=0.0
         L2 penalty (weight decay) on the network's weights, passed to the Adam
@@ -180,15 +121,69 @@ class SparseAutoencoder(_BaseAutoencoder):
         0 is silent; 1 or more prints a per-epoch log and a progress bar
         (through skorch).
 
-    warm_start : bool, default=False
-        When True, a further call to `fit` continues training the current
-        network instead of starting afresh. See :term:`the Glossary
-        <warm_start>`.
-
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) for
         power users, e.g. a learning-rate scheduler or checkpointing. They are
         copied at `fit`, so the objects passed here are left untouched.
+
+    network : {"auto", "mlp", "conv"} or callable, default="auto"
+        The network trained. ``"mlp"`` is an MLP encoder of
+        `hidden_layer_sizes` and its mirror as the decoder; ``"conv"`` is that
+        MLP whose decoded images convolutions correct (`image_shape`,
+        `conv_channels`); ``"auto"`` is ``"conv"`` when `image_shape` is set
+        and ``"mlp"`` otherwise. A callable (a :class:`torch.nn.Module`
+        subclass or a function) is a network of your own: skae calls
+        ``network(n_features=..., n_components=..., **network_params)`` once
+        it knows the data's width, and trains the ``encoder`` and ``decoder``
+        of the module it returns. See :ref:`own-network`.
+
+    network_params : dict or None, default=None
+        Keyword arguments for `network`, as `kernel_params` in
+        :class:`~sklearn.decomposition.KernelPCA`; search them with a grid of
+        dicts (``{"network_params": [{"width": 32}, {"width": 64}]}``). For a
+        family, they are added to (or override) the parameters it reads.
+
+    hidden_layer_sizes : int or tuple of int, default=(512, 256)
+        Widths of the encoder's hidden layers, from the input inward. The
+        decoder mirrors them. ``()`` gives a single linear map each way.
+
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
+            default="gelu"
+        Activation after every hidden layer. ``"identity"`` with no hidden
+        layers and ``loss="mse"`` makes a linear autoencoder, whose optimum
+        spans the same subspace as PCA.
+
+    image_shape : tuple of int or None, default=None
+        Shape of each sample as an image, ``(height, width)`` or
+        ``(channels, height, width)``, for the convolutional network
+        (``network="conv"``, which ``"auto"`` picks when `image_shape` is
+        set): the MLP of `hidden_layer_sizes`, whose decoded images
+        convolutions then correct (`conv_channels`). Rows stay flat: `X` has
+        one image per row, flattened in C-order (as ``images.reshape(n_samples,
+        -1)`` gives), so the estimator works after a scaler and in pipelines
+        as before. ``None`` uses the MLP alone.
+
+    conv_channels : tuple of int, default=(32,)
+        Channels of the convolutional stages that correct the decoded images,
+        from the image inward: each stage halves the height and width (3x3
+        kernels, stride 2), transposed convolutions mirror them back, and
+        their output is added to the decoder's. Only used when `image_shape`
+        is set.
+
+    init : {"pca", "random"}, default="pca"
+        How the network starts. ``"pca"`` gives the encoder and the decoder
+        each a linear map plus a nonlinear correction (the hidden layers),
+        sets the linear maps from PCA of the training data (at most 10,000
+        randomly chosen rows) and the corrections to zero: training starts
+        from the PCA solution and improves on it (with
+        ``output_activation="sigmoid"``, from PCA's reconstruction passed
+        through the sigmoid, a rougher start). ``"random"`` is a plain MLP
+        with PyTorch's default random initialisation.
+
+    warm_start : bool, default=False
+        When True, a further call to `fit` continues training the current
+        network instead of starting afresh. See :term:`the Glossary
+        <warm_start>`.
 
     accelerator : accelerate.Accelerator or None, default=None
         Train through Hugging Face accelerate (skorch's
@@ -199,6 +194,31 @@ class SparseAutoencoder(_BaseAutoencoder):
         accumulation. It places the network, so `device` is ignored. A model
         trained this way pickles; :func:`skae.save` needs
         ``accelerator=None`` (set it with ``set_params``).
+
+    output_activation : {"identity", "sigmoid"}, default="identity"
+        Activation of the decoder's last layer. ``"sigmoid"`` bounds the
+        reconstruction to [0, 1], which suits data scaled by MinMaxScaler and
+        is required by ``loss="bce"``.
+
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss: mean squared error, or binary cross-entropy for
+        data in [0, 1] (with ``output_activation="sigmoid"``).
+
+    sparsity : {"hoyer", "l1", "kl"}, default="hoyer"
+        Sparsity penalty: one minus Hoyer's sparseness of each code (ReLU
+        codes), which the network cannot dodge by shrinking its codes; L1 on
+        ReLU codes, which it can; or KL divergence from `sparsity_target` on
+        sigmoid codes. With ``init="pca"``, ReLU codes start from the PCA
+        scores shifted to be non-negative on the training data. On digits and
+        Fashion-MNIST only the Hoyer penalty gave codes clearly sparser than
+        the plain autoencoder's at every code size (see the User Guide).
+
+    sparsity_weight : float, default=1e-2
+        Weight of the penalty relative to the reconstruction loss.
+
+    sparsity_target : float, default=0.05
+        Target mean activation of each code unit for ``sparsity="kl"`` (the
+        :math:`\\rho` of [1]_). Ignored for ``"l1"``.
 
     Attributes
     ----------
@@ -291,36 +311,26 @@ class SparseAutoencoder(_BaseAutoencoder):
     array(['sparseautoencoder0', 'sparseautoencoder1'], dtype=object)
     """
 
-    _parameter_constraints: dict = {
-        **_BaseAutoencoder._parameter_constraints,
+    _parameter_constraints = {
+        **_BaseReconstructionAutoencoder._parameter_constraints,
         "sparsity": [StrOptions({"hoyer", "l1", "kl"})],
         "sparsity_weight": [Interval(Real, 0, None, closed="left")],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
     }
 
     # The code's activation follows the penalty.
-    _network_params = (*_BaseAutoencoder._network_params, "sparsity")
+    _network_params = (*_BaseReconstructionAutoencoder._network_params, "sparsity")
 
-    @extends_base_parameters
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        sparsity="hoyer",
-        sparsity_weight=1e-2,
-        sparsity_target=0.05,
-        **shared,
-    ):
-        super().__init__(n_components, **shared)
-        self.sparsity = sparsity
-        self.sparsity_weight = sparsity_weight
-        self.sparsity_target = sparsity_target
+    _: KW_ONLY
+    sparsity: str = "hoyer"
+    sparsity_weight: float = 1e-2
+    sparsity_target: float = 0.05
 
     def _code_activation(self):
         """Sigmoid codes for the KL penalty, ReLU codes otherwise."""
         return "sigmoid" if self.sparsity == "kl" else "relu"
 
-    def _penalty(self, Z):
+    def _penalty(self, module, X, Z):
         """Return the weighted sparsity penalty of the batch of codes `Z`."""
         if self.sparsity == "hoyer":
             return self.sparsity_weight * _hoyer_penalty(Z)

@@ -2,47 +2,27 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from dataclasses import KW_ONLY, dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback
 
-from skae._base import (
-    _BaseAutoencoder,
-    extends_base_parameters,
-    without_parameters,
-)
+from skae._autoencoder_base import _BaseAutoencoder
 from skae._compat import Interval, StrOptions
 from skae._engine.callbacks import plain_module
 from skae._engine.runtime import make_seed
-from skae._estimator import check_layer_sizes
-from skae._modules.variational import VariationalAutoencoderModule
+from skae._modules.variational import (
+    VariationalAutoencoderModule,
+    upgrade_state_v1,
+)
 
 # Codes drawn per row to estimate the ELBO's expectation in `score_samples`.
 ELBO_DRAWS = 16
 
-# Base parameters a variational autoencoder has no use for: its likelihood
-# sets both the loss and the decoder's output.
-_NOT_PARAMETERS = ("loss", "output_activation")
 
-
-class _ELBOTerms(Callback):
-    """Record the epoch's mean reconstruction and KL terms in the history."""
-
-    def on_epoch_end(self, net, **kwargs):
-        """Read the sums the module kept while training; reset them."""
-        module = plain_module(net)
-        if module.epoch_terms is None:
-            return
-        reconstruction, kl, n_rows = module.epoch_terms.tolist()
-        reconstruction, kl = reconstruction / n_rows, kl / n_rows
-        net.history.record("train_reconstruction", reconstruction)
-        net.history.record("train_kl", kl)
-        module.epoch_terms = None
-
-
+@dataclass(eq=False, repr=False)
 class VariationalAutoencoder(_BaseAutoencoder):
     """Variational autoencoder: a probabilistic code, samples and a likelihood.
 
@@ -64,54 +44,6 @@ class VariationalAutoencoder(_BaseAutoencoder):
     ----------
     n_components : int, default=2
         Size of the code (latent space), as in :class:`~sklearn.decomposition.PCA`.
-
-    beta : float, default=1.0
-        Weight of the KL term of the ELBO. 1 is the variational autoencoder;
-        larger values give a beta-VAE, whose codes keep closer to the prior.
-
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The distribution p(x | z) of the data given a code. ``"gaussian"``
-        has the decoder's output as its mean and a learned variance shared by
-        all features, as in probabilistic PCA: it suits data of any scale.
-        ``"bernoulli"`` needs data in [0, 1] (images scaled by MinMaxScaler,
-        say) and takes the decoder's output through a sigmoid.
-
-    hidden_layer_sizes : int or tuple of int, default=(512, 256)
-        Widths of the encoder's hidden layers, from the input inward. The
-        decoder mirrors them. ``()`` gives a single linear map each way.
-
-    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
-            default="gelu"
-        Activation after every hidden layer. No hidden layers and a Gaussian
-        likelihood make a linear variational autoencoder, whose optimum is
-        probabilistic PCA's.
-
-    image_shape : tuple of int or None, default=None
-        Shape of each sample as an image, ``(height, width)`` or
-        ``(channels, height, width)``, for a convolutional network: the MLP
-        of `hidden_layer_sizes`, whose decoded images convolutions then
-        correct (`conv_channels`). Rows stay flat: `X` has one image per row,
-        flattened in C-order (as ``images.reshape(n_samples, -1)`` gives), so
-        the estimator works after a scaler and in pipelines as before.
-        ``None`` uses the MLP alone.
-
-    conv_channels : tuple of int, default=(32,)
-        Channels of the convolutional stages that correct the decoded images,
-        from the image inward: each stage halves the height and width (3x3
-        kernels, stride 2), transposed convolutions mirror them back, and
-        their output is added to the decoder's. Only used when `image_shape`
-        is set.
-
-    init : {"pca", "random"}, default="pca"
-        How the network starts. ``"pca"`` gives the encoder's mean and the
-        decoder each a linear map plus a nonlinear correction (the hidden
-        layers), sets the linear maps from PCA of the training data (at most
-        10,000 randomly chosen rows), with the codes whitened as the prior
-        wants, and the corrections to zero: training starts from
-        probabilistic PCA's solution and improves on it (for a Bernoulli
-        likelihood, from PCA's reconstruction passed through the sigmoid, a
-        rougher start). ``"random"`` is a plain MLP with PyTorch's default
-        random initialisation.
 
     alpha : float, default=0.0
         L2 penalty (weight decay) on the network's weights, passed to the Adam
@@ -169,15 +101,70 @@ class VariationalAutoencoder(_BaseAutoencoder):
         0 is silent; 1 or more prints a per-epoch log and a progress bar
         (through skorch).
 
-    warm_start : bool, default=False
-        When True, a further call to `fit` continues training the current
-        network instead of starting afresh. See :term:`the Glossary
-        <warm_start>`.
-
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` (or ``(name, callback)`` tuples) for
         power users, e.g. a learning-rate scheduler or checkpointing. They are
         copied at `fit`, so the objects passed here are left untouched.
+
+    network : {"auto", "mlp", "conv"} or callable, default="auto"
+        The network trained. ``"mlp"`` is an MLP encoder of
+        `hidden_layer_sizes` and its mirror as the decoder; ``"conv"`` is that
+        MLP whose decoded images convolutions correct (`image_shape`,
+        `conv_channels`); ``"auto"`` is ``"conv"`` when `image_shape` is set
+        and ``"mlp"`` otherwise. A callable (a :class:`torch.nn.Module`
+        subclass or a function) is a network of your own: skae calls
+        ``network(n_features=..., n_components=..., **network_params)`` once
+        it knows the data's width, and trains the ``encoder`` and ``decoder``
+        of the module it returns. See :ref:`own-network`.
+
+    network_params : dict or None, default=None
+        Keyword arguments for `network`, as `kernel_params` in
+        :class:`~sklearn.decomposition.KernelPCA`; search them with a grid of
+        dicts (``{"network_params": [{"width": 32}, {"width": 64}]}``). For a
+        family, they are added to (or override) the parameters it reads.
+
+    hidden_layer_sizes : int or tuple of int, default=(512, 256)
+        Widths of the encoder's hidden layers, from the input inward. The
+        decoder mirrors them. ``()`` gives a single linear map each way.
+
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, \
+            default="gelu"
+        Activation after every hidden layer. No hidden layers and a Gaussian
+        likelihood make a linear variational autoencoder, whose optimum is
+        probabilistic PCA's.
+
+    image_shape : tuple of int or None, default=None
+        Shape of each sample as an image, ``(height, width)`` or
+        ``(channels, height, width)``, for the convolutional network
+        (``network="conv"``, which ``"auto"`` picks when `image_shape` is
+        set): the MLP of `hidden_layer_sizes`, whose decoded images
+        convolutions then correct (`conv_channels`). Rows stay flat: `X` has
+        one image per row, flattened in C-order (as ``images.reshape(n_samples,
+        -1)`` gives), so the estimator works after a scaler and in pipelines
+        as before. ``None`` uses the MLP alone.
+
+    conv_channels : tuple of int, default=(32,)
+        Channels of the convolutional stages that correct the decoded images,
+        from the image inward: each stage halves the height and width (3x3
+        kernels, stride 2), transposed convolutions mirror them back, and
+        their output is added to the decoder's. Only used when `image_shape`
+        is set.
+
+    init : {"pca", "random"}, default="pca"
+        How the network starts. ``"pca"`` gives the encoder's mean and the
+        decoder each a linear map plus a nonlinear correction (the hidden
+        layers), sets the linear maps from PCA of the training data (at most
+        10,000 randomly chosen rows), with the codes whitened as the prior
+        wants, and the corrections to zero: training starts from
+        probabilistic PCA's solution and improves on it (for a Bernoulli
+        likelihood, from PCA's reconstruction passed through the sigmoid, a
+        rougher start). ``"random"`` is a plain MLP with PyTorch's default
+        random initialisation.
+
+    warm_start : bool, default=False
+        When True, a further call to `fit` continues training the current
+        network instead of starting afresh. See :term:`the Glossary
+        <warm_start>`.
 
     accelerator : accelerate.Accelerator or None, default=None
         Train through Hugging Face accelerate (skorch's
@@ -188,6 +175,17 @@ class VariationalAutoencoder(_BaseAutoencoder):
         accumulation. It places the network, so `device` is ignored. A model
         trained this way pickles; :func:`skae.save` needs
         ``accelerator=None`` (set it with ``set_params``).
+
+    beta : float, default=1.0
+        Weight of the KL term of the ELBO. 1 is the variational autoencoder;
+        larger values give a beta-VAE, whose codes keep closer to the prior.
+
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The distribution p(x | z) of the data given a code. ``"gaussian"``
+        has the decoder's output as its mean and a learned variance shared by
+        all features, as in probabilistic PCA: it suits data of any scale.
+        ``"bernoulli"`` needs data in [0, 1] (images scaled by MinMaxScaler,
+        say) and takes the decoder's output through a sigmoid.
 
     Attributes
     ----------
@@ -304,23 +302,17 @@ class VariationalAutoencoder(_BaseAutoencoder):
     (4,)
     """
 
-    _parameter_constraints: dict = {
-        **without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[0],
+    _: KW_ONLY
+    beta: float = 1.0
+    likelihood: str = "gaussian"
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
         "likelihood": [StrOptions({"gaussian", "bernoulli"})],
     }
 
-    _network_params = (
-        *without_parameters(_BaseAutoencoder, _NOT_PARAMETERS)[1],
-        "likelihood",
-    )
-
-    @extends_base_parameters(without=_NOT_PARAMETERS)
-    def __init__(self, n_components=2, *, beta=1.0, likelihood="gaussian", **shared):
-        super().__init__(n_components, **shared)
-        del self.loss, self.output_activation  # the likelihood's, here
-        self.beta = beta
-        self.likelihood = likelihood
+    _network_params = (*_BaseAutoencoder._network_params, "likelihood")
 
     def score_samples(self, X):
         """Return the evidence lower bound (ELBO) of each sample, in nats.
@@ -428,32 +420,30 @@ class VariationalAutoencoder(_BaseAutoencoder):
         return self._predict(self._decode, Z)
 
     def _build_module(self, n_features):
-        """The variational network for data of `n_features`."""
+        """A family's encoder of twice the codes (the posterior's mean and
+        log-variance) and a family's decoder, in the variational module."""
+        n_codes = self.n_components
         return VariationalAutoencoderModule(
-            n_features,
-            self.n_components,
-            hidden_layer_sizes=check_layer_sizes(
-                self.hidden_layer_sizes, "hidden_layer_sizes"
-            ),
-            activation=self.activation,
+            self._build_network(n_features, 2 * n_codes).encoder,
+            self._build_network(n_features, n_codes).decoder,
+            n_codes,
             likelihood=self.likelihood,
-            linear_residual=self.init == "pca",
-            image_shape=self._image_shape(n_features),
-            channels=check_layer_sizes(self.conv_channels, "conv_channels"),
         )
 
-    def _loss(self, output, X, *, training):
-        """The negative ELBO per sample, its KL term weighted by `beta`."""
+    def _loss(self, module, output, X, *, training):
+        """The negative ELBO per sample, its KL term weighted by `beta`; its
+        two terms are recorded for the loss curve's parts."""
         reconstruction, kl = output
-        return (reconstruction + self.beta * kl).mean()
+        return {
+            "loss": (reconstruction + self.beta * kl).mean(),
+            "reconstruction": reconstruction.mean(),
+            "kl": kl.mean(),
+        }
 
-    def _callbacks(self):
-        """Record the reconstruction and KL parts of each epoch's loss."""
-        return [("elbo_terms", _ELBOTerms())]
-
-    def _check_params(self, n_features):
-        """Check the network's shape (the likelihood replaces the loss checks)."""
-        self._check_network_shape(n_features)
+    @staticmethod
+    def _upgrade_module_state(state, format_version):
+        """Weights of skae 0.1.0's variational module in today's layout."""
+        return upgrade_state_v1(state) if format_version < 2 else state
 
     def _unit_range_needed(self):
         """A Bernoulli likelihood needs data in [0, 1]."""

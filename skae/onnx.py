@@ -53,10 +53,10 @@ except ImportError as exc:  # the optional extra is not installed
         f"to run the models): pip install 'skae[onnx]'. ({exc})"
     ) from exc
 
-from skae._estimator import FLOAT_DTYPES
 from skae._modules.conv import Crop, ImageRefinement
 from skae._modules.mlp import EncoderClassifier, LinearResidual
 from skae._modules.variational import GaussianEncoder
+from skae._neural_base import FLOAT_DTYPES
 from skae._registry import AUTOENCODERS, ESTIMATORS
 
 __all__ = ["register", "to_onnx_decoder"]
@@ -125,7 +125,11 @@ class _Graph:
                 return _LAYERS[cls](self, module, X)
         raise TypeError(
             f"skae.onnx cannot convert the torch module {type(module).__name__}: "
-            "no ONNX writer for it is registered (_LAYERS in skae/onnx.py)."
+            "it writes ONNX for torch's Sequential, Linear, Conv2d, "
+            "ConvTranspose2d, Flatten, Unflatten, Identity and the activations "
+            "ReLU, Tanh, Sigmoid, ELU and GELU, and for skae's own networks, "
+            f"and has no writer for {type(module).__name__}. Build your network's "
+            "encoder and decoder from those layers to export it."
         )
 
     def output(self, X, name):
@@ -199,11 +203,12 @@ def _image_refinement(graph, module, X):
 
 
 def _gaussian_encoder(graph, module, X):
-    """The posterior mean: ``mean(trunk(X))``, plus ``linear(X)`` when it has one."""
-    mean = graph.walk(module.mean, graph.walk(module.trunk, X))
-    if module.linear is not None:
-        mean = graph.node("Add", [mean, graph.walk(module.linear, X)])
-    return mean
+    """The posterior mean: the first ``n_components`` outputs of the encoder."""
+    H = graph.walk(module.encoder, X)
+    starts = graph.constant([0], "starts", dtype=np.int64)
+    ends = graph.constant([module.n_components], "ends", dtype=np.int64)
+    axes = graph.constant([1], "axes", dtype=np.int64)
+    return graph.node("Slice", [H, starts, ends, axes])
 
 
 def _conv(graph, layer, X):

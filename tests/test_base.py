@@ -399,7 +399,7 @@ def test_transform_checks_plain_arrays_itself(X_lowrank):
     read_only = X_lowrank.copy()
     read_only.flags.writeable = False  # not plain: goes through validate_data
     expected = ae.transform(read_only)
-    with mock.patch("skae._base.validate_data", side_effect=AssertionError):
+    with mock.patch("skae._autoencoder_base.validate_data", side_effect=AssertionError):
         assert_array_equal(ae.transform(X_lowrank), expected)
         assert_array_equal(ae.transform(np.asfortranarray(X_lowrank)), expected)
 
@@ -412,7 +412,7 @@ def test_transform_skips_the_finite_check_when_told_to(X_lowrank):
     X[3, 2] = np.nan
     with (
         sklearn.config_context(assume_finite=True),
-        mock.patch("skae._base.validate_data", side_effect=AssertionError),
+        mock.patch("skae._autoencoder_base.validate_data", side_effect=AssertionError),
     ):
         codes = ae.transform(X)
     assert np.isnan(codes[3]).all()

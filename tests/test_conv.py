@@ -86,7 +86,7 @@ def test_conv_pca_start_is_never_worse_than_pca(images):
     solution: after training its error on the training data is below PCA's."""
     pca = PCA(4).fit(images)
     pca_error = np.mean((pca.inverse_transform(pca.transform(images)) - images) ** 2)
-    module = ConvAutoencoder((1, 6, 5), 4, channels=(4,), linear_residual=True)
+    module = ConvAutoencoder((1, 6, 5), 4, channels=(4,), linear_start=True)
     centred = torch.from_numpy(images - images.mean(0))
     components = torch.from_numpy(pca.components_)
     module.init_linear(

@@ -109,7 +109,7 @@ def test_fit_memmap_converts_batches_on_the_fly(dtype, X_large, tmp_path, monkey
         "skae._engine.data.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES
     )
     # init="pca" copies a bounded sample of rows; keep it small next to X too.
-    monkeypatch.setattr("skae._base.PCA_INIT_ROWS", SMALL_PCA_INIT_ROWS)
+    monkeypatch.setattr("skae._autoencoder_base.PCA_INIT_ROWS", SMALL_PCA_INIT_ROWS)
     X_memmap = np.memmap(
         tmp_path / "X.dat", dtype=dtype, mode="w+", shape=X_large.shape
     )
@@ -131,7 +131,7 @@ def test_fit_sparse_densifies_per_batch(format, monkeypatch):
         "skae._engine.data.PREDICT_BATCH_VALUES", SMALL_PREDICT_BATCH_VALUES
     )
     # init="pca" copies a bounded sample of rows; keep it small next to X too.
-    monkeypatch.setattr("skae._base.PCA_INIT_ROWS", SMALL_PCA_INIT_ROWS)
+    monkeypatch.setattr("skae._autoencoder_base.PCA_INIT_ROWS", SMALL_PCA_INIT_ROWS)
     X = sp.random(10_000, 200, density=0.01, format=format, random_state=0)
     params = {**FAST_PARAMS, "max_iter": 1, "batch_size": 256}
     estimator = AutoencoderTransformer(**params)
@@ -381,7 +381,7 @@ def test_keyboard_interrupt_before_the_first_epoch(X_lowrank, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("skae._estimator.validation_split", interrupt)
+    monkeypatch.setattr("skae._neural_base.validation_split", interrupt)
     estimator = AutoencoderTransformer(**FAST_PARAMS, early_stopping=True)
     estimator.fit(X_lowrank)
     assert estimator.n_iter_ == 0
@@ -721,7 +721,7 @@ def test_validation_keeps_no_autograd_state(X_lowrank, monkeypatch):
 
     # 180 training rows in batches of 8: 23 a pass. A validation batch holds
     # max(8, 40 // 5 features) = 8 rows: the 20 validation rows make three.
-    monkeypatch.setattr("skae._estimator.PREDICT_BATCH_VALUES", 40)
+    monkeypatch.setattr("skae._neural_base.PREDICT_BATCH_VALUES", 40)
     calls = []
     infer, switch_mode = Net.infer, Net._switch_mode
 

@@ -61,7 +61,7 @@ def test_init_linear_starts_at_the_linear_autoencoder(code_activation):
         2,
         hidden_layer_sizes=(5,),
         code_activation=code_activation,
-        linear_residual=True,
+        linear_start=True,
     )
     components = torch.linalg.qr(torch.randn(6, 2)).Q.T
     mean = torch.randn(6)
@@ -78,10 +78,10 @@ def test_init_linear_starts_at_the_linear_autoencoder(code_activation):
     assert (Z >= 0).all() or code_activation == "identity"
 
 
-def test_init_linear_needs_linear_residual():
+def test_init_linear_needs_linear_start():
     """Check that a plain MLP autoencoder refuses init_linear with a clear error."""
     module = MLPAutoencoder(6, 2, hidden_layer_sizes=(5,))
-    with pytest.raises(TypeError, match="linear_residual=True"):
+    with pytest.raises(TypeError, match="linear_start=True"):
         module.init_linear(torch.eye(2, 6), torch.zeros(6), torch.zeros(2))
 
 
@@ -93,7 +93,7 @@ def test_residual_gradients_reach_every_parameter():
     encoder's last layer, then its first.
     """
     module = MLPAutoencoder(
-        6, 2, hidden_layer_sizes=(4,), activation="tanh", linear_residual=True
+        6, 2, hidden_layer_sizes=(4,), activation="tanh", linear_start=True
     )
     module.init_linear(torch.eye(2, 6), torch.zeros(6), torch.zeros(2))
     optimizer = torch.optim.SGD(module.parameters(), lr=0.1)

@@ -79,10 +79,11 @@ class Net(NeuralNet):
     """skorch's :class:`~skorch.NeuralNet` with the estimator's loss, and without
     per-batch work nobody uses.
 
-    ``loss(y_pred, target, training=...)`` computes the loss of a batch from
-    the module's output; ``corrupt``, when given, is applied to training
-    inputs only (a denoising autoencoder's noise). Both come from the
-    estimator, so that a new kind changes them without a new net.
+    ``loss(module, y_pred, target, training=...)`` computes the loss of a batch
+    from the module and its output (see :meth:`get_loss`); ``corrupt``, when
+    given, is applied to training inputs only (a denoising autoencoder's
+    noise). Both come from the estimator, so that a new kind changes them
+    without a new net.
 
     skorch copies each batch's loss to the host (``loss.item()``), notifies
     the callbacks around each batch and passes the optimizer a closure that
@@ -249,8 +250,42 @@ class Net(NeuralNet):
         del self.history[state["n_epochs"] :]
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The estimator's loss of a batch."""
-        return self.loss(y_pred, y_true, training=training)
+        """The estimator's loss of a batch.
+
+        ``loss(module, y_pred, y_true, training=...)`` returns the loss, or a
+        dict of it (``"loss"``) and named terms, whose means over the
+        epoch's training rows the history records as ``train_<name>``.
+        """
+        loss = self.loss(plain_module(self), y_pred, y_true, training=training)
+        if not isinstance(loss, dict):
+            return loss
+        terms = dict(loss)
+        loss = terms.pop("loss")
+        if training:
+            self._add_terms(terms, len(y_true))
+        return loss
+
+    def _add_terms(self, terms: dict[str, torch.Tensor], n_rows: int) -> None:
+        """Add a batch's loss terms (weighted by its rows) to the epoch's sums.
+
+        Summed on the device: reading them each batch would make the host wait.
+        """
+        if self._terms is None:
+            self._terms = {name: 0.0 for name in terms}
+            self._terms_rows = 0
+        for name, value in terms.items():
+            self._terms[name] = self._terms[name] + value.detach() * n_rows
+        self._terms_rows += n_rows
+
+    _terms: dict | None = None
+
+    def on_epoch_end(self, net, **kwargs):
+        """Record the means of the epoch's loss terms, then reset them."""
+        super().on_epoch_end(net, **kwargs)
+        if self._terms:
+            for name, total in self._terms.items():
+                self.history.record(f"train_{name}", float(total) / self._terms_rows)
+        self._terms = None
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Context of the training forward pass (mixed precision, if any)."""

@@ -4,6 +4,7 @@
 
 import math
 from collections.abc import Sequence
+from numbers import Integral
 
 import torch
 from torch import nn
@@ -12,6 +13,7 @@ from skae._modules.mlp import (
     ACTIVATIONS,
     EncoderDecoder,
     MLPAutoencoder,
+    start_linear,
     zero_last_layer,
 )
 
@@ -95,6 +97,11 @@ class ImageRefinement(nn.Module):
         """Zero the last layer of the convolutions."""
         zero_last_layer(self.convolutions)
 
+    def start_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Become the affine map of the decoder's linear start, uncorrected."""
+        start_linear(self.decoder, weight, bias)
+        self.zero_correction()
+
 
 def refine_images(
     decoder: nn.Module,
@@ -109,6 +116,43 @@ def refine_images(
     )
 
 
+def check_image_shape(
+    image_shape: Sequence[int], n_features: int
+) -> tuple[int, int, int]:
+    """Return `image_shape` as the ``(channels, height, width)`` of rows of
+    `n_features` values.
+
+    One side may be -1, inferred from `n_features` as in ``numpy.reshape``.
+    Rows may hold a whole number of such images, stacked as channels (an
+    image and its missing-value mask, say). Refuse a shape that is not 2 or 3
+    positive ints, or that does not fit `n_features`, with an error naming
+    both.
+    """
+    shape = tuple(image_shape)
+    sides_ok = all(
+        isinstance(side, Integral) and (side >= 1 or side == -1) for side in shape
+    )
+    if len(shape) not in (2, 3) or not sides_ok or shape.count(-1) > 1:
+        raise ValueError(
+            f"image_shape must be (height, width) or (channels, height, width) "
+            f"of positive ints (one of them may be -1); got {image_shape!r}."
+        )
+    shape = (1, *shape) if len(shape) == 2 else shape
+    known = abs(math.prod(shape))
+    if -1 in shape and n_features % known == 0:
+        shape = tuple(n_features // known if side == -1 else side for side in shape)
+    elif n_features % known == 0:
+        n_images = n_features // known
+        shape = (n_images * shape[0], *shape[1:])
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)!r} does not fit the {n_features} "
+            "features of X: pass rows of images flattened in C-order "
+            "(images.reshape(n_samples, -1)), or fix image_shape."
+        )
+    return shape
+
+
 class ConvAutoencoder(EncoderDecoder):
     """An MLP autoencoder whose reconstructions convolutions then correct.
 
@@ -119,9 +163,13 @@ class ConvAutoencoder(EncoderDecoder):
     :func:`hourglass` of stride-2 convolutions (``channels``) over the decoded
     images whose correction is added to them. Convolutions restore the local
     structure (edges, textures) that a linear or MLP decoder blurs, at a small
-    cost in computation. With ``linear_residual``, :meth:`init_linear` starts
+    cost in computation. With ``linear_start``, :meth:`init_linear` starts
     the model from PCA, both corrections at zero.
     """
+
+    # The network models neighbouring features itself: the imputer's "auto"
+    # fill of missing inputs is then the features' means.
+    local_structure = True
 
     def __init__(
         self,
@@ -132,7 +180,7 @@ class ConvAutoencoder(EncoderDecoder):
         activation: str = "gelu",
         code_activation: str = "identity",
         output_activation: str = "identity",
-        linear_residual: bool = False,
+        linear_start: bool = False,
     ) -> None:
         super().__init__()
         self.code_activation = code_activation
@@ -143,22 +191,43 @@ class ConvAutoencoder(EncoderDecoder):
             activation,
             code_activation,
             "identity",
-            linear_residual,
+            linear_start,
         )
         self.encoder = mlp.encoder
         self.decoder = refine_images(
             mlp.decoder, image_shape, channels, activation, output_activation
         )
 
-    def linear_halves(self) -> tuple[nn.Module, nn.Module]:
-        """The encoder and the MLP decoder, whose linear maps hold PCA."""
-        return self.encoder, self.decoder.decoder
 
-    @torch.no_grad()
-    def init_linear(
-        self, components: torch.Tensor, mean: torch.Tensor, scores: torch.Tensor
-    ) -> None:
-        """Start from PCA (see :meth:`EncoderDecoder.init_linear`), the
-        convolutions' correction at zero."""
-        super().init_linear(components, mean, scores)
-        self.decoder.zero_correction()
+def build(
+    n_features: int,
+    n_components: int,
+    *,
+    image_shape: Sequence[int] | None,
+    conv_channels: Sequence[int] = (32,),
+    hidden_layer_sizes: Sequence[int] = (),
+    activation: str = "gelu",
+    code_activation: str = "identity",
+    output_activation: str = "identity",
+    linear_start: bool = False,
+) -> ConvAutoencoder:
+    """The ``"conv"`` family: an MLP whose decoded images convolutions correct.
+
+    `image_shape` is checked against `n_features` (see
+    :func:`check_image_shape`).
+    """
+    if image_shape is None:
+        raise ValueError(
+            "network='conv' needs image_shape, the (height, width) or "
+            "(channels, height, width) of each row's image."
+        )
+    return ConvAutoencoder(
+        check_image_shape(image_shape, n_features),
+        n_components,
+        hidden_layer_sizes,
+        conv_channels,
+        activation,
+        code_activation,
+        output_activation,
+        linear_start,
+    )

@@ -30,13 +30,13 @@ class MaskedAutoencoder(nn.Module):
 
     ``forward`` is the training and validation pass; it returns the
     reconstruction in standardised units (in which the imputer's loss weighs
-    features as the scaling says), the codes, and where the input had missing
-    values. In evaluation mode (the validation pass) it first hides a fixed,
-    seeded fraction `validation_mask_fraction` of the values, the same at every
-    epoch, so that the validation loss measures how well held-out values are
-    filled in. ``encode`` and ``decode`` never hide anything; ``decode``
-    returns the data's own units.
-    """
+    features as the scaling says), the codes, where the input had missing
+    values, and the standardised input to compare with. In evaluation mode (the
+    validation pass) it first hides a fixed, seeded fraction
+    `validation_mask_fraction` of the values, the same at every epoch, so that
+    the validation loss measures how well held-out values are filled in.
+    ``encode`` and ``decode`` never hide anything; ``decode`` returns the
+    data's own units."""
 
     def __init__(
         self,
@@ -114,13 +114,15 @@ class MaskedAutoencoder(nn.Module):
 
     def forward(
         self, X: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Standardised reconstruction, codes and missing-value mask of the
-        input (after hiding values for validation in evaluation mode)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Standardised reconstruction, codes, missing-value mask of the input
+        (after hiding values for validation in evaluation mode), and the
+        standardised `X` that the reconstruction is compared with."""
+        target = self.standardize(X)
         if not self.training:
             X = self.hide_for_validation(X)
         X_reconstructed, Z = self.inner(self.inputs(X))
-        return X_reconstructed[:, : self.n_features], Z, torch.isnan(X)
+        return X_reconstructed[:, : self.n_features], Z, torch.isnan(X), target
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
         """The codes of rows with gaps."""

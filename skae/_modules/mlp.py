@@ -49,7 +49,7 @@ class LinearResidual(nn.Module):
     """``activation(linear(X) + mlp(X))``: a linear map and a nonlinear correction.
 
     With the last layer of ``mlp`` at zero, this is exactly the (activated)
-    linear map, which :meth:`MLPAutoencoder.init_linear` sets to PCA's.
+    linear map, which :meth:`start_linear` sets.
     """
 
     def __init__(self, linear: nn.Linear, mlp: nn.Sequential, activation: str) -> None:
@@ -66,6 +66,13 @@ class LinearResidual(nn.Module):
         """Zero the correction's last layer with weights: the map is then linear."""
         zero_last_layer(self.mlp)
 
+    @torch.no_grad()
+    def start_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Become ``activation(X @ weight.T + bias)``: the linear start of a half."""
+        self.linear.weight.copy_(weight)
+        self.linear.bias.copy_(bias)
+        self.zero_correction()
+
 
 class EncoderDecoder(nn.Module):
     """What every skae autoencoder module does with its ``encoder`` and
@@ -73,9 +80,10 @@ class EncoderDecoder(nn.Module):
 
     ``forward`` returns ``(X_reconstructed, Z)`` so that a loss can use both the
     reconstruction and the code (for a sparsity penalty, say); ``encode`` and
-    ``decode`` are the two halves. When both halves are :class:`LinearResidual`
-    (``linear_residual=True``), :meth:`init_linear` starts the model from a
-    linear solution such as PCA's.
+    ``decode`` are the two halves. When both halves have ``start_linear(weight,
+    bias)`` (a half that can become an affine map, as :class:`LinearResidual`
+    can), :meth:`init_linear` starts the model from a linear solution such as
+    PCA's.
     """
 
     code_activation = "identity"
@@ -93,10 +101,6 @@ class EncoderDecoder(nn.Module):
         """The reconstructions of codes ``Z``."""
         return self.decoder(Z)
 
-    def linear_halves(self) -> tuple[nn.Module, nn.Module]:
-        """The encoder and decoder that :meth:`init_linear` sets."""
-        return self.encoder, self.decoder
-
     @torch.no_grad()
     def init_linear(
         self, components: torch.Tensor, mean: torch.Tensor, scores: torch.Tensor
@@ -105,31 +109,39 @@ class EncoderDecoder(nn.Module):
 
         The code is ``(X - mean) @ components.T + shift`` and the
         reconstruction ``(Z - shift) @ components + mean``; the nonlinear
-        corrections start at zero (their last layers are zeroed), so before
-        training the model is exactly this linear autoencoder (up to the
-        output activation). ``scores`` are the centred PCA scores of a sample:
-        a ReLU code would clip half of each, so ``shift`` moves them to start
-        non-negative on the sample; other codes are not shifted. Needs
-        ``linear_residual=True``.
+        corrections start at zero, so before training the model is exactly
+        this linear autoencoder (up to the output activation). ``scores`` are
+        the centred PCA scores of a sample: a ReLU code would clip half of
+        each, so ``shift`` moves them to start non-negative on the sample;
+        other codes are not shifted.
         """
         shift = torch.zeros_like(components[:, 0])
         if self.code_activation == "relu":
             shift = -scores.amin(dim=0)
-        encoder, decoder = self.linear_halves()
-        if not isinstance(encoder, LinearResidual):
-            raise TypeError("init_linear needs linear_residual=True.")
-        encoder.linear.weight.copy_(components)
-        encoder.linear.bias.copy_(shift - components @ mean)
-        decoder.linear.weight.copy_(components.T)
-        decoder.linear.bias.copy_(mean - components.T @ shift)
-        encoder.zero_correction()
-        decoder.zero_correction()
+        start_linear(self.encoder, components, shift - components @ mean)
+        start_linear(self.decoder, components.T, mean - components.T @ shift)
+
+
+def start_linear(half: nn.Module, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    """Make the encoder or decoder `half` the affine map ``X @ weight.T + bias``.
+
+    Raise ``TypeError`` naming the half's class when it cannot (it has no
+    ``start_linear`` method), so that ``init="pca"`` says what is missing.
+    """
+    if not callable(getattr(half, "start_linear", None)):
+        raise TypeError(
+            f"init='pca' starts the network from PCA through each half's "
+            f"start_linear(weight, bias), which {type(half).__name__} does not "
+            "have (a network family's halves get it with linear_start=True). "
+            "Set init='random', or give the module that method."
+        )
+    half.start_linear(weight, bias)
 
 
 class MLPAutoencoder(EncoderDecoder):
     """An MLP encoder and a mirrored MLP decoder.
 
-    With ``linear_residual``, the encoder and the decoder are each a linear map
+    With ``linear_start``, the encoder and the decoder are each a linear map
     plus an MLP correction (:class:`LinearResidual`), for ``init_linear``.
     """
 
@@ -141,14 +153,14 @@ class MLPAutoencoder(EncoderDecoder):
         activation: str = "relu",
         code_activation: str = "identity",
         output_activation: str = "identity",
-        linear_residual: bool = False,
+        linear_start: bool = False,
     ) -> None:
         super().__init__()
         self.code_activation = code_activation
         hidden = list(hidden_layer_sizes)
         encoder_sizes = [n_features, *hidden, n_components]
         decoder_sizes = [n_components, *hidden[::-1], n_features]
-        if not linear_residual:
+        if not linear_start:
             self.encoder = make_mlp(encoder_sizes, activation, code_activation)
             self.decoder = make_mlp(decoder_sizes, activation, output_activation)
             return
@@ -162,6 +174,28 @@ class MLPAutoencoder(EncoderDecoder):
             make_mlp(decoder_sizes, activation, "identity"),
             output_activation,
         )
+
+
+def build(
+    n_features: int,
+    n_components: int,
+    *,
+    hidden_layer_sizes: Sequence[int] = (),
+    activation: str = "relu",
+    code_activation: str = "identity",
+    output_activation: str = "identity",
+    linear_start: bool = False,
+) -> MLPAutoencoder:
+    """The ``"mlp"`` family: an MLP encoder and its mirror as the decoder."""
+    return MLPAutoencoder(
+        n_features,
+        n_components,
+        hidden_layer_sizes,
+        activation,
+        code_activation,
+        output_activation,
+        linear_start,
+    )
 
 
 class EncoderClassifier(nn.Module):

@@ -3,13 +3,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
-from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from skae._modules.conv import ImageRefinement, refine_images
-from skae._modules.mlp import LinearResidual, make_mlp
+from skae._modules.mlp import start_linear
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -19,35 +17,19 @@ LOG_VARIANCE_RANGE = (-30.0, 20.0)
 
 
 class GaussianEncoder(nn.Module):
-    """A trunk (an MLP) with two heads: the mean and log-variance of q(z | x).
+    """A family's encoder of ``2 * n_components`` outputs, read as the mean and
+    the log-variance of q(z | x)."""
 
-    ``width`` is the trunk's output width. With ``linear_residual``, a linear
-    map of the input is added to the mean, so that
-    :meth:`VariationalAutoencoderModule.init_linear` can start the codes from
-    (whitened) PCA scores.
-    """
-
-    def __init__(
-        self,
-        trunk: nn.Module,
-        width: int,
-        n_features: int,
-        n_components: int,
-        linear_residual: bool = False,
-    ) -> None:
+    def __init__(self, encoder: nn.Module, n_components: int) -> None:
         super().__init__()
-        self.trunk = trunk
-        self.mean = nn.Linear(width, n_components)
-        self.log_variance = nn.Linear(width, n_components)
-        self.linear = nn.Linear(n_features, n_components) if linear_residual else None
+        self.encoder = encoder
+        self.n_components = n_components
 
     def posterior(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The posterior's mean and (clamped) log-variance for each row."""
-        H = self.trunk(X)
-        mean = self.mean(H)
-        if self.linear is not None:
-            mean = mean + self.linear(X)
-        return mean, self.log_variance(H).clamp(*LOG_VARIANCE_RANGE)
+        H = self.encoder(X)
+        mean, log_variance = H[:, : self.n_components], H[:, self.n_components :]
+        return mean, log_variance.clamp(*LOG_VARIANCE_RANGE)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """The posterior mean of each row: the code, as other encoders give."""
@@ -58,65 +40,36 @@ class VariationalAutoencoderModule(nn.Module):
     """A variational autoencoder: Gaussian q(z | x), N(0, I) prior, and a
     Gaussian (learned isotropic variance) or Bernoulli p(x | z).
 
-    ``forward`` draws one code per row with the reparameterisation trick and
-    returns the two terms of the negative ELBO of each row, in nats:
-    ``(-log p(x | z), KL(q(z | x) || p(z)))``. While training, their sums
-    over the epoch's rows are kept in ``epoch_terms`` (sums, count), for the
-    loss curve's parts. :meth:`log_likelihood` gives the importance-weighted
-    estimate of Burda et al. (2016).
+    It wraps a network family: ``encoder`` is a family's encoder built for
+    ``2 * n_components`` codes (:class:`GaussianEncoder` reads its outputs as
+    the posterior's mean and log-variance), ``decoder`` a family's decoder of
+    ``n_components`` codes. ``forward`` draws one code per row with the
+    reparameterisation trick and returns the two terms of the negative ELBO of
+    each row, in nats: ``(-log p(x | z), KL(q(z | x) || p(z)))``.
+    :meth:`log_likelihood` gives the importance-weighted estimate of Burda et
+    al. (2016).
     """
 
     def __init__(
         self,
-        n_features: int,
+        encoder: nn.Module,
+        decoder: nn.Module,
         n_components: int,
-        hidden_layer_sizes: Sequence[int] = (),
-        activation: str = "relu",
         likelihood: str = "gaussian",
-        linear_residual: bool = False,
-        image_shape: Sequence[int] | None = None,
-        channels: Sequence[int] = (32,),
     ) -> None:
         super().__init__()
         self.likelihood = likelihood
-        hidden = list(hidden_layer_sizes)
-        trunk = make_mlp([n_features, *hidden], activation, activation)
-        width = hidden[-1] if hidden else n_features
-        decoder = make_mlp(
-            [n_components, *hidden[::-1], n_features], activation, "identity"
-        )
-        self.encoder = GaussianEncoder(
-            trunk, width, n_features, n_components, linear_residual
-        )
+        self.encoder = GaussianEncoder(encoder, n_components)
         self.decoder = decoder
-        if linear_residual:
-            self.decoder = LinearResidual(
-                nn.Linear(n_components, n_features), decoder, "identity"
-            )
-        if image_shape is not None:
-            # Convolutions correct the decoded images, as in ConvAutoencoder.
-            self.decoder = refine_images(
-                self.decoder, image_shape, channels, activation
-            )
         # log sigma^2 of the isotropic Gaussian noise (unused for Bernoulli).
         self.log_noise_variance = nn.Parameter(torch.zeros(()))
-        self.epoch_terms: torch.Tensor | None = None
 
     def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw a code per row; return -log p(x | z) and the KL of each row."""
         mean, log_variance = self.encoder.posterior(X)
         Z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_variance)
         nll = self.reconstruction_nll(self.decoder(Z), X)
-        kl = self.kl_divergence(mean, log_variance)
-        if self.training:
-            # Summed on the device: reading them each batch would make the
-            # host wait for it.
-            count = torch.tensor(float(len(X)), device=X.device)
-            terms = torch.stack([nll.detach().sum(), kl.detach().sum(), count])
-            if self.epoch_terms is None:
-                self.epoch_terms = torch.zeros_like(terms)
-            self.epoch_terms += terms
-        return nll, kl
+        return nll, self.kl_divergence(mean, log_variance)
 
     def elbo(self, X: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """The ELBO of each row, its expectation over q estimated with the
@@ -191,23 +144,51 @@ class VariationalAutoencoderModule(nn.Module):
         The codes' means are the whitened PCA scores (unit variance on the
         sample, as the prior wants), the decoder maps them back through the
         components scaled by the scores' spread, and the corrections start at
-        zero. The posterior variance starts small next to the prior's.
-        Needs ``linear_residual=True``.
+        zero. The posterior variance starts small next to the prior's. Needs
+        halves with ``start_linear`` (a family's, built with
+        ``linear_start=True``).
         """
-        encoder, decoder = self.encoder, self.decoder
-        if isinstance(decoder, ImageRefinement):
-            decoder.zero_correction()
-            decoder = decoder.decoder
-        if encoder.linear is None or not isinstance(decoder, LinearResidual):
-            raise TypeError("init_linear needs linear_residual=True.")
         scale = scores.std(dim=0).clamp_min(1e-8) if len(scores) > 1 else 1.0
         weight = components / torch.as_tensor(scale).reshape(-1, 1)
-        encoder.linear.weight.copy_(weight)
-        encoder.linear.bias.copy_(-weight @ mean)
-        for head in (encoder.mean, encoder.log_variance):
-            head.weight.zero_()
-        encoder.mean.bias.zero_()
-        encoder.log_variance.bias.fill_(math.log(1e-2))
-        decoder.linear.weight.copy_(components.T * scale)
-        decoder.linear.bias.copy_(mean)
-        decoder.zero_correction()
+        log_variance_bias = torch.full_like(weight[:, 0], math.log(1e-2))
+        start_linear(
+            self.encoder.encoder,
+            torch.cat([weight, torch.zeros_like(weight)]),
+            torch.cat([-weight @ mean, log_variance_bias]),
+        )
+        start_linear(self.decoder, components.T * scale, mean)
+
+
+def upgrade_state_v1(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state dict of skae 0.1.0's variational module, in today's layout.
+
+    That module had a trunk (an MLP to the last hidden width), two linear
+    heads on it for the mean and the log-variance, and, for the PCA start, a
+    linear map of the input added to the mean. Today's encoder is a family's
+    encoder of twice the codes, whose last layer holds both heads and whose
+    linear map holds the old one (zero for the log-variance): the same
+    function, so the weights carry over exactly.
+    """
+    state = dict(state)
+    heads = [
+        state.pop(f"encoder.{head}.{p}")
+        for head in ("mean", "log_variance")
+        for p in ("weight", "bias")
+    ]
+    trunk = {
+        key: state.pop(key) for key in list(state) if key.startswith("encoder.trunk.")
+    }
+    linear = {p: state.pop(f"encoder.linear.{p}", None) for p in ("weight", "bias")}
+    n_trunk_layers = len(trunk) // 2
+    prefix = "encoder.encoder." + ("mlp." if linear["weight"] is not None else "")
+    for key, value in trunk.items():
+        state[prefix + key.removeprefix("encoder.trunk.")] = value
+    state[f"{prefix}{2 * n_trunk_layers}.weight"] = torch.cat([heads[0], heads[2]])
+    state[f"{prefix}{2 * n_trunk_layers}.bias"] = torch.cat([heads[1], heads[3]])
+    if linear["weight"] is not None:
+        weight, bias = linear["weight"], linear["bias"]
+        state["encoder.encoder.linear.weight"] = torch.cat(
+            [weight, torch.zeros_like(weight)]
+        )
+        state["encoder.encoder.linear.bias"] = torch.cat([bias, torch.zeros_like(bias)])
+    return state

@@ -5,8 +5,10 @@
 import copy
 import warnings
 from contextlib import contextmanager
+from dataclasses import KW_ONLY, dataclass
 from functools import partial
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,24 +43,45 @@ def check_layer_sizes(sizes, name):
     return sizes
 
 
+@dataclass(eq=False, repr=False)
 class _BaseNeuralEstimator(BaseEstimator):
     """Base class of every skae estimator: the autoencoders and the classifier.
 
     Warning: This class should not be used directly. Use the derived classes
     instead. It owns what training a network means in skae, written once:
+    the training parameters every estimator shares (their defaults included),
     the seed drawn from `random_state`, the device, the skorch net with its
     callbacks (divergence check, plateau stop or early stopping, progress
     bar), training under a forked RNG, the fitted attributes read from the
     history, the convergence warning and batched prediction. A fit that
     raises leaves the estimator as it was before that call.
 
-    Subclasses build the module and the loss, and may fill in two hooks:
-    ``_init_module(X)`` (called once, after the net is initialised) and
-    ``_validation_score(row)`` (the score recorded per epoch under early
-    stopping).
+    Parameters come in layers: each class is a dataclass whose fields are its
+    own parameters, so that the ``__init__`` that dataclasses write lists a
+    class's parameters and its bases', each default written once, and only
+    assigns them (as scikit-learn requires). A class adds parameters; it
+    never removes one. Subclasses build the module and the loss, and may fill
+    in two hooks: ``_init_module(X)`` (called once, after the net is
+    initialised) and ``_validation_score(row)`` (the score recorded per epoch
+    under early stopping).
     """
 
-    _parameter_constraints: dict = {
+    _: KW_ONLY
+    alpha: float = 0.0
+    batch_size: int = 256
+    learning_rate_init: float = 1e-3
+    max_iter: int = 200
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    n_iter_no_change: int = 10
+    tol: float = 1e-2
+    shuffle: bool = True
+    random_state: Any = None
+    device: str = "cpu"
+    verbose: int = 0
+    callbacks: list | None = None
+
+    _parameter_constraints = {
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -71,11 +94,12 @@ class _BaseNeuralEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "device": [str],
         "verbose": ["verbose"],
+        "callbacks": [list, None],
     }
 
     # Parameters the built network depends on. warm_start and partial_fit
     # continue that network, so they refuse to run once one of these changed.
-    _network_params: tuple = ("early_stopping",)
+    _network_params = ("early_stopping",)
 
     @property
     def module_(self):
@@ -145,7 +169,7 @@ class _BaseNeuralEstimator(BaseEstimator):
             callbacks.append(("progress_bar", ProgressBar()))
         # Deep copies: skorch initialises callbacks in place, and fit must not
         # change the objects the user passed as parameters.
-        callbacks += copy.deepcopy(getattr(self, "callbacks", None) or [])
+        callbacks += copy.deepcopy(self.callbacks or [])
         train_split = None
         if self.early_stopping:
             train_split = partial(

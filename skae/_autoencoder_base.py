@@ -2,11 +2,12 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import inspect
 import math
 import warnings
+from dataclasses import KW_ONLY, dataclass
 from functools import partial
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,9 +30,9 @@ from skae._engine.data import (
     training_data,
 )
 from skae._engine.runtime import broadcast_from_main
-from skae._estimator import FLOAT_DTYPES, _BaseNeuralEstimator, check_layer_sizes
-from skae._modules.conv import ConvAutoencoder
-from skae._modules.mlp import ACTIVATIONS, MLPAutoencoder
+from skae._modules.mlp import ACTIVATIONS
+from skae._modules.networks import FAMILIES, build_network
+from skae._neural_base import FLOAT_DTYPES, _BaseNeuralEstimator, check_layer_sizes
 
 # init="pca" computes PCA on at most this many randomly chosen rows: enough
 # for the leading components, and cheap next to one epoch of training.
@@ -66,73 +67,7 @@ def _value_range(X):
     return (0.0, 0.0) if np.isnan(low) else (low, high)
 
 
-def check_image_shape(image_shape, n_features):
-    """Return `image_shape` as ``(channels, height, width)``.
-
-    One side may be -1, inferred from `n_features` as in ``numpy.reshape``.
-    Refuse a shape that is not 2 or 3 positive ints, or whose pixels are not
-    `n_features`, with an error naming both.
-    """
-    shape = tuple(image_shape)
-    sides_ok = all(
-        isinstance(side, Integral) and (side >= 1 or side == -1) for side in shape
-    )
-    if len(shape) not in (2, 3) or not sides_ok or shape.count(-1) > 1:
-        raise ValueError(
-            f"image_shape must be (height, width) or (channels, height, width) "
-            f"of positive ints (one of them may be -1); got {image_shape!r}."
-        )
-    shape = (1, *shape) if len(shape) == 2 else shape
-    known = -math.prod(shape) if -1 in shape else math.prod(shape)
-    if -1 in shape and n_features % known == 0:
-        shape = tuple(n_features // known if side == -1 else side for side in shape)
-    if math.prod(shape) != n_features:
-        raise ValueError(
-            f"image_shape={tuple(image_shape)!r} does not fit the {n_features} "
-            "features of X: pass rows of images flattened in C-order "
-            "(images.reshape(n_samples, -1)), or fix image_shape."
-        )
-    return shape
-
-
-def extends_base_parameters(init=None, *, without=()):
-    """Give a kind's ``__init__`` the signature of all its parameters.
-
-    A kind writes ``__init__(self, n_components=2, *, <its own>, **shared)``
-    and passes ``shared`` on to :class:`_BaseAutoencoder`. The signature that
-    scikit-learn reads (``get_params``, ``clone``, the repr) and that
-    ``help()`` shows becomes the kind's parameters followed by the base's, so
-    that the shared parameters and their defaults are written once, in
-    ``_BaseAutoencoder.__init__``. Passing an unknown name still raises
-    ``TypeError``, from the base. Base parameters named in `without` are not
-    the kind's (its ``__init__`` deletes them after the base set them).
-    """
-    if init is None:
-        return partial(extends_base_parameters, without=without)
-    own = inspect.signature(init).parameters
-    base = inspect.signature(_BaseAutoencoder.__init__).parameters
-    parameters = [p for p in own.values() if p.kind != p.VAR_KEYWORD]
-    parameters += [
-        p for name, p in base.items() if name not in own and name not in without
-    ]
-    init.__signature__ = inspect.Signature(parameters)
-    return init
-
-
-def without_parameters(cls, names):
-    """`cls`'s parameter constraints and network parameters, less `names`.
-
-    For a kind whose ``__init__`` drops some of the base's parameters (see
-    :func:`extends_base_parameters`).
-    """
-    constraints = {
-        name: constraint
-        for name, constraint in cls._parameter_constraints.items()
-        if name not in names
-    }
-    return constraints, tuple(p for p in cls._network_params if p not in names)
-
-
+@dataclass(eq=False, repr=False)
 class _BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseNeuralEstimator
 ):
@@ -140,29 +75,50 @@ class _BaseAutoencoder(
 
     Warning: This class should not be used directly. Use the derived classes
     instead. It owns validation, training, inference and scoring, and the
-    parameters every kind shares (with their defaults, written once here). A
-    kind is a torch module plus a loss: it overrides some of these seams and
-    nothing else.
+    parameters every autoencoder shares: the code's size, the network, the
+    start, warm starts and the accelerator (the training parameters come
+    from :class:`_BaseNeuralEstimator`). A kind is a torch module plus a
+    loss: it overrides some of these seams and nothing else.
 
-    - ``_build_module(n_features)``: the torch module. Its ``forward(X)``
-      returns what ``_loss`` takes (here ``(X_reconstructed, Z)``); it has
-      ``encode(X)`` and ``decode(Z)`` (what `transform` and
-      `inverse_transform` apply), and ``init_linear(components, mean,
-      scores)`` for ``init="pca"``.
-    - ``_loss(output, X, *, training)``: the loss of a batch; by default the
-      reconstruction loss plus, while training, ``_penalty(Z)``.
-    - ``_penalty(Z)``: a term added to the training loss from the codes.
+    - ``_build_module(n_features)``: the torch module, built by
+      :meth:`_build_network` from the ``network`` parameter (a registered family
+      or the user's own). Its ``forward(X)`` returns what ``_loss`` takes
+      (here ``(X_reconstructed, Z)``); it has ``encode(X)`` and ``decode(Z)``
+      (what `transform` and `inverse_transform` apply), and
+      ``init_linear(components, mean, scores)`` for ``init="pca"``.
+    - ``_loss(module, output, X, *, training)``: the loss of a batch, from
+      the module, its output and the clean batch `X`; by default the
+      reconstruction loss plus, while training, ``_penalty(module, X, Z)``.
+      It may return a dict of the loss (``"loss"``) and named terms, whose
+      epoch means the history records.
+    - ``_reconstruction_loss(X_reconstructed, X)``: mean squared error here.
+    - ``_penalty(module, X, Z)``: a term added to the training loss.
     - ``_corrupt(X)``: the training input made from a clean batch.
-    - ``_code_activation()``: the name of the activation of the codes.
+    - ``_code_activation()`` and ``_output_activation()``: the names of the
+      activations of the codes and of the reconstruction.
     - ``_check_params(n_features)``: checks of the kind's own parameters,
       run before any training.
     - ``_network_params``: the parameters its network is built from, which a
       warm-started fit refuses to see changed.
     """
 
-    _parameter_constraints: dict = {
+    n_components: int = 2
+    _: KW_ONLY
+    network: Any = "auto"
+    network_params: dict | None = None
+    hidden_layer_sizes: Any = (512, 256)
+    activation: str = "gelu"
+    image_shape: tuple | None = None
+    conv_channels: tuple = (32,)
+    init: str = "pca"
+    warm_start: bool = False
+    accelerator: Any = None
+
+    _parameter_constraints = {
         **_BaseNeuralEstimator._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "network": [StrOptions({"auto", *FAMILIES}), callable],
+        "network_params": [dict, None],
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
@@ -170,11 +126,8 @@ class _BaseAutoencoder(
         "activation": [StrOptions(set(ACTIVATIONS))],
         "image_shape": ["array-like", None],
         "conv_channels": ["array-like"],
-        "output_activation": [StrOptions({"identity", "sigmoid"})],
         "init": [StrOptions({"pca", "random"})],
-        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
         "warm_start": ["boolean"],
-        "callbacks": [list, None],
         "accelerator": [HasMethods(["prepare", "backward", "unwrap_model"]), None],
     }
 
@@ -184,64 +137,14 @@ class _BaseAutoencoder(
     _network_params = (
         *_BaseNeuralEstimator._network_params,
         "n_components",
+        "network",
+        "network_params",
         "hidden_layer_sizes",
         "activation",
         "image_shape",
         "conv_channels",
-        "output_activation",
         "init",
     )
-
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        hidden_layer_sizes=(512, 256),
-        activation="gelu",
-        image_shape=None,
-        conv_channels=(32,),
-        output_activation="identity",
-        init="pca",
-        loss="mse",
-        alpha=0.0,
-        batch_size=256,
-        learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-2,
-        shuffle=True,
-        random_state=None,
-        device="cpu",
-        verbose=0,
-        warm_start=False,
-        callbacks=None,
-        accelerator=None,
-    ):
-        self.n_components = n_components
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.image_shape = image_shape
-        self.conv_channels = conv_channels
-        self.output_activation = output_activation
-        self.init = init
-        self.loss = loss
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.device = device
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.accelerator = accelerator
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -391,84 +294,77 @@ class _BaseAutoencoder(
         return self.n_components_
 
     def _build_module(self, n_features):
-        """Seam: the torch module for data of `n_features` (an MLP pair here)."""
-        return self._mlp_module(n_features, output_activation=self.output_activation)
+        """Seam: the torch module for data of `n_features` (the network's pair)."""
+        return self._build_network(n_features, self.n_components)
 
-    def _mlp_module(self, n_features, *, output_activation):
-        """The encoder/decoder pair the parameters describe: an MLP, or a
-        convolutional network when `image_shape` is set."""
-        common = {
-            "activation": self.activation,
-            "code_activation": self._code_activation(),
-            "output_activation": output_activation,
-            "linear_residual": self.init == "pca",
-        }
-        hidden = check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        image_shape = self._image_shape(n_features)
-        if image_shape is not None:
-            return ConvAutoencoder(
-                image_shape,
-                self.n_components,
-                hidden_layer_sizes=hidden,
-                channels=check_layer_sizes(self.conv_channels, "conv_channels"),
-                **common,
-            )
-        return MLPAutoencoder(
-            n_features, self.n_components, hidden_layer_sizes=hidden, **common
+    def _build_network(self, n_features, n_codes):
+        """The encoder/decoder pair the parameters describe, for rows of
+        `n_features` and `n_codes` codes: the one place that reads `network`."""
+        return build_network(
+            self.network,
+            n_features,
+            n_codes,
+            family_params={
+                "hidden_layer_sizes": check_layer_sizes(
+                    self.hidden_layer_sizes, "hidden_layer_sizes"
+                ),
+                "activation": self.activation,
+                "image_shape": self.image_shape,
+                "conv_channels": check_layer_sizes(self.conv_channels, "conv_channels"),
+            },
+            network_params=self.network_params,
+            code_activation=self._code_activation(),
+            output_activation=self._output_activation(),
+            linear_start=self.init == "pca",
         )
 
-    def _image_shape(self, n_features):
-        """Seam: ``(channels, height, width)`` of the network's rows of
-        `n_features`, or None for an MLP."""
-        if self.image_shape is None:
-            return None
-        return check_image_shape(self.image_shape, n_features)
-
-    def _loss(self, output, X, *, training):
-        """Seam: the loss of a batch, from the module's output and the clean `X`."""
+    def _loss(self, module, output, X, *, training):
+        """Seam: the loss of a batch, from the module, its output and the
+        clean `X`."""
         X_reconstructed, Z = output
-        loss = RECONSTRUCTION_LOSSES[self.loss](X_reconstructed, X)
+        loss = self._reconstruction_loss(X_reconstructed, X)
         if training:
-            penalty = self._penalty(Z)
+            penalty = self._penalty(module, X, Z)
             if penalty is not None:
                 loss = loss + penalty
         return loss
+
+    def _reconstruction_loss(self, X_reconstructed, X):
+        """Seam: the reconstruction loss of a batch (its mean squared error)."""
+        return F.mse_loss(X_reconstructed, X)
 
     def _corrupt(self, X):
         """Seam: the training input fed to the encoder; the target stays `X`."""
         return X
 
-    def _penalty(self, Z):
-        """Seam: a term added to the training loss from the codes, or None."""
+    def _penalty(self, module, X, Z):
+        """Seam: a term added to the training loss, from the module, the clean
+        batch and its codes, or None."""
         return None
 
     def _code_activation(self):
         """Seam: the name of the activation applied to the codes."""
         return "identity"
 
+    def _output_activation(self):
+        """Seam: the name of the activation applied to the reconstruction."""
+        return "identity"
+
     def _check_params(self, n_features):
         """Seam: refuse parameter combinations that cannot be trained.
 
-        Runs before any training, on every call to `fit` and `partial_fit`.
-        A kind with parameters of its own extends it.
+        Runs before any training, on every call to `fit` and `partial_fit`:
+        the network is built on the meta device, where nothing is allocated,
+        so that the family refuses what it cannot build (a layer size, an
+        image shape that does not fit the features). A kind with parameters
+        of its own extends it.
         """
-        self._check_network_shape(n_features)
-        if self.loss == "bce" and self.output_activation != "sigmoid":
-            raise ValueError(
-                "loss='bce' compares probabilities, so it needs "
-                "output_activation='sigmoid'."
-            )
-
-    def _check_network_shape(self, n_features):
-        """Check the layer sizes, and the image shape against `n_features`."""
-        check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        if self.image_shape is not None:
-            check_image_shape(self.image_shape, n_features)
-            check_layer_sizes(self.conv_channels, "conv_channels")
+        with torch.device("meta"):
+            self._build_module(n_features)
 
     def _unit_range_needed(self):
         """Seam: the reason the data must lie in [0, 1] (e.g. a loss), or None."""
-        return "loss='bce'" if self.loss == "bce" else None
+        return None
 
     def _fit(self, X, *, epochs, first_call):
         """Validate, (re)build the net if needed and train for `epochs`."""
@@ -660,3 +556,47 @@ class _BaseAutoencoder(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+@dataclass(eq=False, repr=False)
+class _BaseReconstructionAutoencoder(_BaseAutoencoder):
+    """Base class of the autoencoders trained on a reconstruction loss.
+
+    Warning: This class should not be used directly. Use the derived classes
+    instead. It adds the reconstruction loss (`loss`) and the activation of
+    the reconstruction (`output_activation`), which the variational kind (a
+    likelihood) and the imputer (standardised MSE) have no use for.
+    """
+
+    _: KW_ONLY
+    output_activation: str = "identity"
+    loss: str = "mse"
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "output_activation": [StrOptions({"identity", "sigmoid"})],
+        "loss": [StrOptions(set(RECONSTRUCTION_LOSSES))],
+    }
+
+    _network_params = (*_BaseAutoencoder._network_params, "output_activation")
+
+    def _reconstruction_loss(self, X_reconstructed, X):
+        """The loss named by `loss`."""
+        return RECONSTRUCTION_LOSSES[self.loss](X_reconstructed, X)
+
+    def _output_activation(self):
+        """The activation named by `output_activation`."""
+        return self.output_activation
+
+    def _check_params(self, n_features):
+        """Also refuse BCE on an unbounded reconstruction."""
+        super()._check_params(n_features)
+        if self.loss == "bce" and self.output_activation != "sigmoid":
+            raise ValueError(
+                "loss='bce' compares probabilities, so it needs "
+                "output_activation='sigmoid'."
+            )
+
+    def _unit_range_needed(self):
+        """BCE needs data in [0, 1]."""
+        return "loss='bce'" if self.loss == "bce" else None
