@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from skae._autoencoder import AutoencoderTransformer
 from skae._classifier import AutoencoderClassifier
+from skae._contractive import ContractiveAutoencoder
 from skae._denoising import DenoisingAutoencoder
 from skae._impute import AutoencoderImputer
 from skae._persistence import load, save
@@ -21,6 +22,7 @@ __all__ = [
     "AutoencoderClassifier",
     "AutoencoderImputer",
     "AutoencoderTransformer",
+    "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
     "VariationalAutoencoder",

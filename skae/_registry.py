@@ -8,6 +8,7 @@ each, and the API docs are checked against it. A new kind is added here.
 
 from skae._autoencoder import AutoencoderTransformer
 from skae._classifier import AutoencoderClassifier
+from skae._contractive import ContractiveAutoencoder
 from skae._denoising import DenoisingAutoencoder
 from skae._impute import AutoencoderImputer
 from skae._sparse import SparseAutoencoder
@@ -17,6 +18,7 @@ AUTOENCODERS = (
     AutoencoderTransformer,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    ContractiveAutoencoder,
     VariationalAutoencoder,
 )
 ESTIMATORS = (*AUTOENCODERS, AutoencoderImputer, AutoencoderClassifier)

@@ -10,7 +10,7 @@ import pytest
 from sklearn.utils._testing import assert_docstring_consistency
 
 import skae
-from skae import DenoisingAutoencoder, SparseAutoencoder
+from skae import ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder
 from skae._registry import AUTOENCODERS
 from tests.conftest import RECONSTRUCTION_ESTIMATORS
 
@@ -27,7 +27,7 @@ PUBLIC_SUBMODULES = [
 
 # Parameters that only one kind has, so they cannot be compared across kinds.
 KIND_PARAMETERS = ["noise", "noise_level", "clip", "sparsity", "sparsity_weight"]
-KIND_PARAMETERS += ["sparsity_target", "beta", "likelihood"]
+KIND_PARAMETERS += ["sparsity_target", "beta", "likelihood", "contraction_weight"]
 KIND_ATTRIBUTES = ["reconstruction_loss_curve_", "kl_loss_curve_"]
 
 # Shared entries the variational kind words its own way (its codes are
@@ -174,7 +174,8 @@ def test_docstring_reconstruction_kinds_consistent():
 def test_docstring_over_complete_kinds_consistent():
     """Check that the kinds allowing wide codes describe n_components identically."""
     assert_docstring_consistency(
-        [DenoisingAutoencoder, SparseAutoencoder], include_params=["n_components"]
+        [DenoisingAutoencoder, SparseAutoencoder, ContractiveAutoencoder],
+        include_params=["n_components"],
     )
 
 
