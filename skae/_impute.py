@@ -210,8 +210,9 @@ class AutoencoderImputer(_BaseAutoencoder):
         as the data), fitted by EM on the observed values of at most 2,000
         training rows [2]_; with ``init="pca"`` the network then starts by
         returning that fill, and training learns what it misses. ``"mean"``
-        fills with the feature's mean. ``"auto"`` is ``"gaussian"`` for
-        tables and ``"mean"`` when `image_shape` is set: the fill costs
+        fills with the feature's mean. ``"auto"`` is ``"mean"`` for a network
+        that models neighbouring features itself (the convolutional one, as
+        `image_shape` selects) and ``"gaussian"`` otherwise: the fill costs
         ``batch_size * n_features * n_factors**2`` for each batch, and on
         Fashion-MNIST it filled worse alone than the convolutional network
         from the mean.

@@ -256,8 +256,11 @@ class VariationalAutoencoder(_BaseAutoencoder):
     The loss is the negative ELBO,
     :math:`-E_{q(z|x)}[\\log p(x|z)] + \\beta KL(q(z|x) \\| N(0, I))`,
     estimated with one code per sample drawn by the reparameterisation trick
-    [1]_; the KL term is exact. The posterior variance is parameterised by
-    its logarithm (clamped to a safe range), so that training stays finite.
+    [1]_; the KL term is exact. The posterior's mean and log-variance are
+    the outputs of the `network`'s encoder built for ``2 * n_components``
+    codes (its decoder is built for ``n_components``). The posterior variance
+    is parameterised by its logarithm (clamped to a safe range), so that
+    training stays finite.
     The KL weight does not warm up: with ``init="pca"`` training starts from
     probabilistic PCA's solution (whitened PCA scores as codes, the noise
     variance from PCA's reconstruction error), where the KL term is already

@@ -55,6 +55,9 @@ class ModuleNetwork(EncoderDecoder):
     ) -> None:
         super().__init__()
         self.code_activation = code_activation
+        # A network that models neighbouring features itself (as the conv
+        # family does) may say so: the imputer then fills gaps with means.
+        self.local_structure = bool(getattr(network, "local_structure", False))
         self.encoder = _activated(network.encoder, code_activation)
         self.decoder = _activated(network.decoder, output_activation)
 
