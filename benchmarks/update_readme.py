@@ -22,6 +22,7 @@ from benchmarks import (
     bench_anomaly,
     bench_defaults,
     bench_memory,
+    bench_network,
     bench_pretraining,
     bench_speed,
     report,
@@ -82,6 +83,7 @@ PAGES = {
         ),
         "variational": (("variational.json",), _first(_variational)),
         "anomaly": (("anomaly.json",), _first(_anomaly)),
+        "network": (("network.json",), _first(bench_network.table)),
         "conv": (
             ("conv.json",),
             _first(
