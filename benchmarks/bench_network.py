@@ -274,11 +274,17 @@ def table(record):
         f"{hardware['load_average_at_start'][0]} at the start). Run of "
         f"{record['created'][:10]}: `{record['command']}`.",
         "",
-        "| k | model | training | held-out MSE | x PCA (held-out) | x PCA (training) "
+        "| k | model | trained with | held-out MSE | x PCA (held-out) "
+        "| x PCA (training) "
         "| epochs | fit (s) | fits that warned |",
         "|--:|:--|:--|--:|--:|--:|--:|--:|--:|",
     ]
     names = {"pca": "PCA", "mlp": "built-in MLP", "residual": "ResidualMLP"}
+    regimes = {
+        regime: ", ".join(f"`{key}={value}`" for key, value in params.items())
+        or "skae's defaults"
+        for regime, params in settings["regimes"].items()
+    }
     n = settings["n_repeats"]
     for row in record["summary"]:
         pca = row["model"] == "pca"
@@ -286,7 +292,7 @@ def table(record):
         warned = "" if pca else f"{row['n_warned']}/{n}"
         lines.append(
             f"| {row['k']} | {names[row['model']]} "
-            f"| {'' if pca else row['regime']} "
+            f"| {'' if pca else regimes[row['regime']]} "
             f"| {row['test_mse_mean']:.4f} ± {row['test_mse_std']:.4f} "
             f"| {row['ratio_mean']:.3f} ± {row['ratio_std']:.3f} "
             f"| {row['train_ratio_mean']:.3f} "
