@@ -547,7 +547,7 @@ class _BaseAutoencoder(
     @staticmethod
     def _negative_errors(module, X):
         """Per-row negative mean squared reconstruction error of a batch."""
-        X_reconstructed = module.decode(module.encode(X))
+        X_reconstructed = module.decode(module.encode(X)).to(X.dtype)
         # In place: one batch-sized temporary instead of three.
         return X_reconstructed.sub_(X).square_().mean(dim=1).neg_()
 

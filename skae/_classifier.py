@@ -166,6 +166,15 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
         The default autoencoder is pretrained on it too; one passed as
         `autoencoder` keeps its own `device`.
 
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the network's matrix products, in training and in
+        `transform`. ``"bfloat16"`` runs them in bfloat16 under
+        :func:`torch.autocast` (weights, gradients, the optimizer and the
+        loss stay in float32): on CPUs with bfloat16 units (Intel AMX,
+        recent ARM) and on GPUs several times faster, at a small cost in
+        precision measured by ``benchmarks/bench_speed.py``. float64 input to
+        `transform` is always computed in float64.
+
     verbose : int, default=0
         0 is silent; 1 or more prints a per-epoch log (through skorch).
 

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import ProgressBar
 
-from skae._compat import Interval
+from skae._compat import Interval, StrOptions
 from skae._engine.callbacks import DivergenceCheck, EarlyStopping, plain_module
 from skae._engine.data import (
     PREDICT_BATCH_VALUES,
@@ -78,6 +78,7 @@ class _BaseNeuralEstimator(BaseEstimator):
     shuffle: bool = True
     random_state: Any = None
     device: str = "cpu"
+    precision: str = "float32"
     verbose: int = 0
     callbacks: list | None = None
 
@@ -93,6 +94,7 @@ class _BaseNeuralEstimator(BaseEstimator):
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "device": [str],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "verbose": ["verbose"],
         "callbacks": [list, None],
     }
@@ -176,6 +178,12 @@ class _BaseNeuralEstimator(BaseEstimator):
                 validation_split, fraction=self.validation_fraction, seed=self._seed
             )
         accelerator = getattr(self, "accelerator", None)
+        if accelerator is not None and self.precision != "float32":
+            raise ValueError(
+                f"precision={self.precision!r} is set by the accelerator when "
+                "training through one (Accelerator(mixed_precision='bf16')); "
+                "leave precision='float32'."
+            )
         net_class = Net if accelerator is None else AcceleratedNet
         return net_class(
             module=module,
@@ -193,6 +201,7 @@ class _BaseNeuralEstimator(BaseEstimator):
             ),
             train_split=train_split,
             callbacks=callbacks,
+            precision=self.precision,
             warm_start=True,
             **net_options(
                 device,
@@ -233,8 +242,8 @@ class _BaseNeuralEstimator(BaseEstimator):
     def _update_training_params(self):
         """Pass parameters that may change between training calls to the net.
 
-        The learning rate, weight decay, batch size, shuffling and plateau
-        settings apply to a warm-started fit as set at that time, as in
+        The learning rate, weight decay, batch size, precision, shuffling and
+        plateau settings apply to a warm-started fit as set at that time, as in
         scikit-learn's MLP; Adam's running moments are kept.
         """
         net = self.net_
@@ -242,6 +251,7 @@ class _BaseNeuralEstimator(BaseEstimator):
             group["lr"] = self.learning_rate_init
             group["weight_decay"] = self.alpha
         net.batch_size = self.batch_size
+        net.precision = self.precision
         net.iterator_train__shuffle = self.shuffle
         early_stopping = dict(net.callbacks_)["early_stopping"]
         early_stopping.patience = self.n_iter_no_change
@@ -296,7 +306,7 @@ class _BaseNeuralEstimator(BaseEstimator):
         """Apply `function(module, X_batch)` to `X` in inference mode."""
         module = self.module_
         device = next(module.parameters()).device
-        return predict_in_batches(module, function, X, device)
+        return predict_in_batches(module, function, X, device, self.precision)
 
 
 def _same(a, b):

@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import copy
 import gc
 import io
 import math
@@ -23,6 +24,7 @@ from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
+from skae._registry import AUTOENCODERS
 from tests.conftest import FAST_PARAMS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -945,3 +947,51 @@ def test_fit_cuda_streams_memmap_batch_by_batch(tmp_path):
     params = {**FAST_PARAMS, "max_iter": 1, "batch_size": 1024, "device": "cuda"}
     AutoencoderTransformer(**params).fit(X)
     assert torch.cuda.max_memory_allocated() - baseline < X.nbytes / 4
+
+
+@pytest.mark.parametrize("Estimator", AUTOENCODERS, ids=lambda cls: cls.__name__)
+def test_engine_bfloat16_precision_trains_and_transforms(Estimator):
+    """Check that precision='bfloat16' trains every kind close to float32,
+    keeps the input's dtype, and computes float64 input in float64."""
+    X = np.random.RandomState(0).rand(200, 12).astype(np.float32)
+    params = {**FAST_PARAMS, "n_components": 3}
+    reference = Estimator(**params).fit(X)
+    ae = Estimator(**params, precision="bfloat16").fit(X)
+    assert ae.transform(X).dtype == np.float32
+    assert_allclose(ae.loss_curve_, reference.loss_curve_, rtol=0.05)
+    Z = ae.transform(X)
+    assert_allclose(Z, reference.transform(X), rtol=0.1, atol=0.05)
+    X_64 = X.astype(np.float64)
+    Z_64 = ae.transform(X_64)
+    assert Z_64.dtype == np.float64
+    assert_array_equal(Z_64, clone_fitted(ae, precision="float32").transform(X_64))
+
+
+def clone_fitted(estimator, **params):
+    """A deep copy of a fitted estimator with `params` set."""
+    return copy.deepcopy(estimator).set_params(**params)
+
+
+def test_engine_bfloat16_precision_comes_from_an_accelerator():
+    """Check that precision='bfloat16' with an accelerator is refused with
+    the accelerator's own setting named, leaving the estimator unfitted."""
+
+    class Accelerator:
+        num_processes = 1
+        device = torch.device("cpu")
+
+        def prepare(self, *args):
+            return args
+
+        def backward(self, loss):
+            loss.backward()
+
+        def unwrap_model(self, model):
+            return model
+
+    ae = AutoencoderTransformer(
+        **FAST_PARAMS, accelerator=Accelerator(), precision="bfloat16"
+    )
+    with pytest.raises(ValueError, match=r"mixed_precision='bf16'"):
+        ae.fit(np.random.RandomState(0).rand(50, 4))
+    assert not hasattr(ae, "net_")

@@ -13,6 +13,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.model_selection import train_test_split
 
+from skae._engine.runtime import autocast
+
 # Rows per inference batch are chosen so that one batch holds about this many
 # values (8 MiB in float32): large enough for efficient matrix products, small
 # enough that the activations of a batch stay far below the data's size.
@@ -126,13 +128,16 @@ def predict_in_batches(
     function: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
     X: np.ndarray | sp.spmatrix,
     device: torch.device,
+    precision: str = "float32",
 ) -> np.ndarray:
     """Apply ``function(module, X_batch)`` to ``X`` batch by batch.
 
     Inference runs in eval mode under :func:`torch.inference_mode`, in the
     precision of ``X``: float64 input goes through a float64 copy of the
     network, so results do not depend on how rows are batched. Integer input
-    (a uint8 memmap of images, say) gives float64, as in scikit-learn.
+    (a uint8 memmap of images, say) gives float64, as in scikit-learn. With
+    ``precision="bfloat16"``, float32 input goes through bfloat16 matrix
+    products (autocast leaves float64 alone).
     """
     out_dtype = X.dtype if X.dtype in TORCH_DTYPES else np.dtype(np.float64)
     dtype = TORCH_DTYPES[out_dtype]
@@ -147,10 +152,10 @@ def predict_in_batches(
     # size over a pass on a memmap.
     out = None
     batch_size = max(1, PREDICT_BATCH_VALUES // max(X.shape[1], 1))
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(precision, device.type):
         for rows in iter_chunks(X.shape[0], batch_size):
             batch = rows_to_tensor(X, rows, device, dtype)
-            result = function(module, batch).cpu().numpy()
+            result = function(module, batch).to(dtype).cpu().numpy()
             if out is None:
                 if len(result) == X.shape[0]:  # one batch: no copy
                     return result.astype(out_dtype, copy=False)

@@ -25,6 +25,7 @@ from skorch.hf import AccelerateMixin
 
 from skae._engine.callbacks import EpochLoss, plain_module
 from skae._engine.data import BatchIterator
+from skae._engine.runtime import autocast
 
 # Devices with a fused Adam kernel: one kernel updates every parameter, where
 # torch's default on CPU loops over the tensors in Python.
@@ -71,6 +72,19 @@ def net_options(
     return options
 
 
+def as_float32(output):
+    """The module's output (a tensor or a tuple of them) with reduced-precision
+    floating tensors cast to float32."""
+    if isinstance(output, tuple):
+        return tuple(as_float32(item) for item in output)
+    if isinstance(output, torch.Tensor) and output.dtype in (
+        torch.bfloat16,
+        torch.float16,
+    ):
+        return output.float()
+    return output
+
+
 def _noop(*args, **kwargs) -> None:
     """Swallow the accelerated net's epoch table when not verbose."""
 
@@ -101,11 +115,13 @@ class Net(NeuralNet):
         *args,
         loss: Callable[..., torch.Tensor],
         corrupt: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        precision: str = "float32",
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.loss = loss
         self.corrupt = corrupt
+        self.precision = precision
 
     def get_default_callbacks(self):
         """skorch's default callbacks, with a cheaper epoch loss average."""
@@ -198,7 +214,9 @@ class Net(NeuralNet):
         self._switch_mode(training=False)
         X, target = unpack_data(batch)
         with torch.inference_mode():
-            y_pred = self.infer(X, **fit_params)
+            with self.autocast():
+                y_pred = self.infer(X, **fit_params)
+            y_pred = as_float32(y_pred)
             loss = self.get_loss(y_pred, target, X=X, training=False)
         return {"loss": loss, "y_pred": y_pred}
 
@@ -230,7 +248,9 @@ class Net(NeuralNet):
         X_in = X if self.corrupt is None else self.corrupt(X)
         with self.autocast():
             y_pred = self.infer(X_in, **fit_params)
-            loss = self.get_loss(y_pred, target, X=X_in, training=True)
+        # The loss is computed in float32 whatever the forward pass's precision.
+        y_pred = as_float32(y_pred)
+        loss = self.get_loss(y_pred, target, X=X_in, training=True)
         self.backward(loss)
         return {"loss": loss, "y_pred": y_pred}
 
@@ -288,8 +308,9 @@ class Net(NeuralNet):
         self._terms = None
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """Context of the training forward pass (mixed precision, if any)."""
-        return contextlib.nullcontext()
+        """Context of the forward pass: bfloat16 matrix products for
+        ``precision="bfloat16"``, nothing for float32."""
+        return autocast(self.precision, torch.device(self.device).type)
 
     def backward(self, loss: torch.Tensor) -> None:
         """Backpropagate the training loss."""

@@ -27,7 +27,10 @@ class GaussianEncoder(nn.Module):
 
     def posterior(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The posterior's mean and (clamped) log-variance for each row."""
+        # At least float32 whatever the forward pass's precision: the KL sums
+        # over codes.
         H = self.encoder(X)
+        H = H.to(torch.promote_types(H.dtype, torch.float32))
         mean, log_variance = H[:, : self.n_components], H[:, self.n_components :]
         return mean, log_variance.clamp(*LOG_VARIANCE_RANGE)
 
@@ -100,6 +103,7 @@ class VariationalAutoencoderModule(nn.Module):
         self, decoded: torch.Tensor, X: torch.Tensor
     ) -> torch.Tensor:
         """-log p(x | z) of each row, in nats, summed over features."""
+        decoded = decoded.to(X.dtype)  # sums over features: not in bfloat16
         if self.likelihood == "bernoulli":
             return nn.functional.binary_cross_entropy_with_logits(
                 decoded, X, reduction="none"
