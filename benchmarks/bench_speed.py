@@ -14,6 +14,19 @@ of epochs, by:
 - ``mlp``: ``MLPRegressor(X, X)`` with the mirrored hidden layers, adam, the
   same batch size and ``max_iter=epochs`` (``tol=0``, so it runs every epoch).
 
+``skae_bf16`` and ``torch_bf16`` are the same two with the matrix products in
+bfloat16: skae's ``precision="bfloat16"`` and the loop under
+``torch.autocast`` (the loss in float32).
+
+Beside every fit the benchmark measures the CPU's own matrix rate: ``torch.mm``
+timed on each layer's products at the batch size (for a linear layer of ``in``
+x ``out`` units, the forward product and the two of its backward pass; a
+convolution as the matrix product of the same multiply-adds), summed so that
+each layer weighs by its share of the multiply-adds, in float32 and in
+bfloat16. A fit's FLOP/s are 6 x the multiply-adds of the network's linear and
+convolutional layers per sample, times the samples and epochs, over its
+seconds; the tables give them as a share of that matrix rate.
+
 ``fit_valid`` repeats the skae / torch comparison with 10% of the rows held out
 and scored after every epoch (``early_stopping=True``). ``transform`` times
 encoding 10,000 rows (digits' 1,797 cycled through) with skae, with the raw
@@ -28,6 +41,11 @@ fresh interpreters (imports done before the clock starts), for skae and for
 the torch loop alike. Thread counts are left to torch's defaults for every
 method.
 
+Each case runs once per thread count of ``--threads`` (1 and 2). With
+``--baseline DIR`` (a checkout of another skae, e.g. the last release), the
+conv case also times that version's fit in a subprocess of the same run, so
+that the ratio to it is measured on the same machine at the same time.
+
 Usage::
 
     python benchmarks/bench_speed.py                   # CPU, writes results/speed.json
@@ -40,6 +58,7 @@ Usage::
 import argparse
 import copy
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -86,6 +105,16 @@ CASES = {
         # epoch), as it does in real fits of tens to hundreds of epochs.
         "epochs": 10,
     },
+    "fashion-mnist-conv": {
+        "data": "fashion-mnist",
+        "n_samples": 5_000,
+        # The defaults with image_shape, as a user calls them: the MLP of
+        # (512, 256) whose decoded images convolutions correct, the PCA start.
+        "image_shape": (28, 28),
+        "n_components": 32,
+        "batch_size": 256,
+        "epochs": 2,
+    },
     "digits-64": {
         "data": "digits",
         "n_samples": 1_797,
@@ -124,8 +153,20 @@ def make_data(case):
         return rng.rand(n_samples, 784).astype(np.float32), "uniform noise"
 
 
-def make_estimator(case, *, device, seed, early_stopping=False):
+def make_estimator(case, *, device, seed, early_stopping=False, **params):
     """The skae estimator for `case`: all epochs, no early stop on a plateau."""
+    if "image_shape" in case:
+        return AutoencoderTransformer(
+            case["n_components"],
+            image_shape=case["image_shape"],
+            max_iter=case["epochs"],
+            tol=0.0,
+            n_iter_no_change=case["epochs"] + 1,
+            early_stopping=early_stopping,
+            random_state=seed,
+            device=device,
+            **params,
+        )
     return AutoencoderTransformer(
         case["n_components"],
         hidden_layer_sizes=case["hidden_layer_sizes"],
@@ -142,6 +183,7 @@ def make_estimator(case, *, device, seed, early_stopping=False):
         validation_fraction=0.1,
         random_state=seed,
         device=device,
+        **params,
     )
 
 
@@ -184,11 +226,12 @@ def skae_module(case, X_train, *, device, seed):
     return module
 
 
-def fit_torch(case, X_train, X_valid, *, device, seed, fused=True):
+def fit_torch(case, X_train, X_valid, *, device, seed, fused=True, bf16=False):
     """The reference: train skae's module with a hand-written torch loop.
 
     With `fused`, Adam is configured as skae configures it; without, torch's
-    default is used.
+    default is used. With `bf16`, the forward pass runs under bfloat16
+    autocast and the loss in float32.
     """
     module = skae_module(case, X_train, device=device, seed=seed)
     # skae uses Adam's fused kernel where torch has one: on CPUs and GPUs.
@@ -202,8 +245,9 @@ def fit_torch(case, X_train, X_valid, *, device, seed, fused=True):
         for start in range(0, len(X_train), batch_size):
             batch = X_train[order[start : start + batch_size]]
             optimizer.zero_grad()
-            X_reconstructed, _ = module(batch)
-            loss = criterion(X_reconstructed, batch)
+            with torch.autocast(torch.device(device).type, torch.bfloat16, bf16):
+                X_reconstructed, _ = module(batch)
+            loss = criterion(X_reconstructed.float(), batch)
             loss.backward()
             optimizer.step()
         if X_valid is not None:
@@ -214,6 +258,76 @@ def fit_torch(case, X_train, X_valid, *, device, seed, fused=True):
                     criterion(module(batch)[0], batch).item()
     _synchronize(device)
     return module
+
+
+def layer_products(module, n_features, batch_size):
+    """The matrix products of one training step of `module`, per layer.
+
+    Returns ``(M, K, N)`` shapes (an ``M x K`` times ``K x N`` product) for
+    each linear and convolutional layer: its forward product and the two of
+    its backward pass (the gradients of the input and of the weights), each of
+    the layer's multiply-adds per batch. A convolution counts as the matrix
+    product of im2col: ``batch * output pixels`` rows, ``in channels * kernel
+    area`` inner size, ``out channels`` columns (a transposed convolution, the
+    same from its output's side).
+    """
+    shapes = []
+
+    def record(layer, inputs, output):
+        if isinstance(layer, torch.nn.Linear):
+            m, k, n = batch_size, layer.in_features, layer.out_features
+        elif isinstance(layer, torch.nn.Conv2d):
+            kernel = layer.kernel_size[0] * layer.kernel_size[1]
+            m = batch_size * output.shape[2] * output.shape[3]
+            k, n = layer.in_channels // layer.groups * kernel, layer.out_channels
+        elif isinstance(layer, torch.nn.ConvTranspose2d):
+            kernel = layer.kernel_size[0] * layer.kernel_size[1]
+            m = batch_size * inputs[0].shape[2] * inputs[0].shape[3]
+            k, n = layer.in_channels, layer.out_channels // layer.groups * kernel
+        else:
+            return
+        shapes.extend([(m, k, n), (m, n, k), (k, m, n)])
+
+    hooks = [layer.register_forward_hook(record) for layer in module.modules()]
+    try:
+        with torch.no_grad():
+            module.eval()(torch.zeros(1, n_features))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return shapes
+
+
+def multiply_adds(module, n_features):
+    """Multiply-adds of the forward pass of one sample through the linear and
+    convolutional layers of `module` (a third of a training step's)."""
+    return sum(m * k * n for m, k, n in layer_products(module, n_features, 1)) // 3
+
+
+def matrix_rate(module, n_features, batch_size, dtype, repeats=5):
+    """GFLOP/s of ``torch.mm`` on the products of a training step of `module`.
+
+    Each product is timed alone (the median of `repeats` runs of enough calls
+    to last about 20 ms); the rate is their FLOP over their summed time, so
+    that each layer weighs by its share of the multiply-adds.
+    """
+    total_flop = total_seconds = 0.0
+    for m, k, n in layer_products(module, n_features, batch_size):
+        a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+        for _ in range(3):
+            torch.mm(a, b)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        calls = max(1, int(0.02 / max(time.perf_counter() - start, 1e-7)))
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(calls):
+                torch.mm(a, b)
+            runs.append((time.perf_counter() - start) / calls)
+        total_flop += 2 * m * k * n
+        total_seconds += statistics.median(runs)
+    return total_flop / total_seconds / 1e9
 
 
 def _timed(function, *args):
@@ -229,9 +343,9 @@ def score_fit(case, X, *, device, repeats):
     n_valid = int(np.ceil(0.1 * len(X)))
     X_fit, X_held = X_tensor[n_valid:], X_tensor[:n_valid]
 
-    def skae_fit(seed, early_stopping=False):
+    def skae_fit(seed, early_stopping=False, **params):
         estimator = make_estimator(
-            case, device=device, seed=seed, early_stopping=early_stopping
+            case, device=device, seed=seed, early_stopping=early_stopping, **params
         )
         estimator.fit(X)
         _synchronize(device)
@@ -240,15 +354,22 @@ def score_fit(case, X, *, device, repeats):
     methods = {
         "skae": lambda seed: skae_fit(seed),
         "torch": lambda seed: fit_torch(case, X_tensor, None, device=device, seed=seed),
+        "skae_bf16": lambda seed: skae_fit(seed, precision="bfloat16"),
+        "torch_bf16": lambda seed: fit_torch(
+            case, X_tensor, None, device=device, seed=seed, bf16=True
+        ),
         "torch_default": lambda seed: fit_torch(
             case, X_tensor, None, device=device, seed=seed, fused=False
         ),
         "mlp": lambda seed: make_mlp(case, seed=seed).fit(X, X),
+        # MLPRegressor has no convolutions: the conv case times the others.
+        **({"mlp": None} if "image_shape" in case else {}),
         "skae_valid": lambda seed: skae_fit(seed, early_stopping=True),
         "torch_valid": lambda seed: fit_torch(
             case, X_fit, X_held, device=device, seed=seed
         ),
     }
+    methods = {name: method for name, method in methods.items() if method}
     # One untimed warm-up of each, so that steady state is what is measured.
     for method in methods.values():
         method(SEED)
@@ -286,8 +407,10 @@ def score_transform(case, X, *, device, repeats):
             X_tensor = torch.from_numpy(X_new).to(device)
             return module.encoder(X_tensor).cpu().numpy()
 
+    estimator_bf16 = copy.deepcopy(estimator).set_params(precision="bfloat16")
     methods = {
         "skae": lambda: estimator.transform(X_new),
+        "skae_bf16": lambda: estimator_bf16.transform(X_new),
         "torch": encode_torch,
         "pca": lambda: pca.transform(X_new),
     }
@@ -336,13 +459,31 @@ def score_cold(case_name, *, device, repeats):
     return times
 
 
+def score_baseline(case_name, baseline, *, threads, repeats):
+    """Seconds of warm fits of `case_name` by the skae checked out in
+    `baseline`, each in a fresh interpreter that imports skae from there."""
+    env = {**os.environ, "PYTHONPATH": str(baseline), "OMP_NUM_THREADS": str(threads)}
+    seconds = []
+    for _ in range(repeats):
+        command = [sys.executable, "-c", COLD_RUNNER, "warm", case_name, "cpu"]
+        output = subprocess.run(
+            command, check=True, capture_output=True, text=True, env=env
+        ).stdout
+        seconds.append(float(output.strip().splitlines()[-1]))
+    return seconds
+
+
 def run_cold(method, case_name, device):
     """In a fresh interpreter: print the seconds of one first fit."""
     case = CASES[case_name]
     X, _ = make_data(case)
     X_tensor = torch.as_tensor(X, device=device)
     warnings.simplefilter("ignore", ConvergenceWarning)
-    if method == "skae":
+    if method == "warm":  # a first fit, untimed, then the timed one
+        make_estimator(case, device=device, seed=SEED).fit(X)
+        estimator = make_estimator(case, device=device, seed=SEED)
+        seconds, _ = _timed(lambda: estimator.fit(X))
+    elif method == "skae":
         estimator = make_estimator(case, device=device, seed=SEED)
         seconds, _ = _timed(lambda: (estimator.fit(X), _synchronize(device)))
     else:
@@ -371,41 +512,75 @@ def _median_ratio(times, numerator, denominator):
     )
 
 
-def run_case(case_name, *, device, repeats, cold_repeats):
-    """Measure one case; return its JSON record."""
+def run_case(case_name, *, device, repeats, cold_repeats, threads, baseline=None):
+    """Measure one case on `threads` torch threads; return its JSON record."""
     case = CASES[case_name]
+    torch.set_num_threads(threads)
     X, source = make_data(case)
     n_samples, epochs = len(X), case["epochs"]
     repeats *= case.get("repeat_factor", 1)
     fit_times = score_fit(case, X, device=device, repeats=repeats)
     transform_times = score_transform(case, X, device=device, repeats=repeats)
+    module = make_estimator(case, device="cpu", seed=SEED).set_params(max_iter=1)
+    module = module.fit(X[:2]).module_
+    macs = multiply_adds(module, X.shape[1])
+    rates = {
+        name: matrix_rate(module, X.shape[1], case["batch_size"], dtype)
+        for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16))
+    }
+    fit = _summary(fit_times, n_samples, epochs)
+    for name, summary in fit.items():
+        gflops = 6 * macs * summary["samples_per_second"] / 1e9
+        summary["gflops"] = gflops
+        summary["share_of_float32_rate"] = gflops / rates["float32"]
+        if name.endswith("bf16"):
+            summary["share_of_bfloat16_rate"] = gflops / rates["bfloat16"]
     record = {
         "case": case_name,
+        "threads": threads,
         "data": source,
         "shape": list(X.shape),
         "architecture": [
             X.shape[1],
-            *case["hidden_layer_sizes"],
+            *case.get("hidden_layer_sizes", ("defaults",)),
             case["n_components"],
         ],
+        "image_shape": case.get("image_shape"),
+        "multiply_adds_per_sample": macs,
+        "matrix_rate_gflops": rates,
         **{key: case[key] for key in ("batch_size", "epochs")},
         "repeats": repeats,
         "n_transform": N_TRANSFORM,
-        "fit": _summary(fit_times, n_samples, epochs),
+        "fit": fit,
         "transform": _summary(transform_times, N_TRANSFORM, 1),
         "ratios": {
             "fit_skae_vs_torch": _median_ratio(fit_times, "skae", "torch"),
+            "fit_skae_bf16_vs_skae": _median_ratio(fit_times, "skae_bf16", "skae"),
             "fit_skae_vs_torch_default": _median_ratio(
                 fit_times, "skae", "torch_default"
             ),
-            "fit_skae_vs_mlp": _median_ratio(fit_times, "skae", "mlp"),
+            "fit_skae_vs_mlp": (
+                _median_ratio(fit_times, "skae", "mlp") if "mlp" in fit_times else None
+            ),
             "fit_valid_skae_vs_torch": _median_ratio(
                 fit_times, "skae_valid", "torch_valid"
             ),
             "transform_skae_vs_torch": _median_ratio(transform_times, "skae", "torch"),
             "transform_skae_vs_pca": _median_ratio(transform_times, "skae", "pca"),
+            "transform_skae_bf16_vs_pca": _median_ratio(
+                transform_times, "skae_bf16", "pca"
+            ),
         },
     }
+    if baseline is not None and "image_shape" in case:
+        seconds = score_baseline(case_name, baseline, threads=threads, repeats=3)
+        record["baseline"] = {
+            "path": str(baseline),
+            **_summary({"skae": seconds}, n_samples, epochs)["skae"],
+        }
+        record["ratios"]["fit_skae_vs_baseline"] = (
+            record["baseline"]["median_seconds"] / fit["skae"]["median_seconds"]
+        )
     if cold_repeats:
         cold_times = score_cold(case_name, device=device, repeats=cold_repeats)
         record["cold_fit"] = _summary(cold_times, n_samples, epochs)
@@ -424,37 +599,77 @@ def _ratio(value):
 
 
 def table(results):
-    """Markdown table of the ratios (> 1 means skae is faster)."""
+    """Markdown tables: speed ratios (> 1 means skae is faster), then the
+    fits' FLOP/s as shares of the CPU's matrix rate."""
     # Records written before provenance.record_header kept these in "environment".
     hardware = results.get("hardware") or results["environment"]
     threads = hardware.get("threads", hardware.get("torch_threads"))
     lines = [
-        f"Device: {hardware['device']}, torch threads: {threads}."
+        f"Device: {hardware['device']}, torch threads: {threads} unless a row says."
         " Speed ratios, medians over repeats; > 1 means skae is faster.",
         "",
-        "| case | fit samples/s (skae / torch / MLP) | fit vs torch "
+        "| case | threads | fit samples/s (skae / torch / MLP) | fit vs torch "
         "| fit vs torch, default Adam | fit vs MLP "
         "| fit+valid vs torch | cold fit vs torch | transform vs torch "
         "| transform vs PCA |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|--:|---|---|---|---|---|---|---|---|",
     ]
     for record in results["cases"]:
         fit, ratios = record["fit"], record["ratios"]
-        cold = ratios.get("cold_fit_skae_vs_torch")
+        mlp = fit.get("mlp", {}).get("samples_per_second")
         lines.append(
             f"| {record['case']} ({record['shape'][0]} x {record['shape'][1]}, "
             f"{'-'.join(map(str, record['architecture']))}) "
+            f"| {record.get('threads', threads)} "
             f"| {fit['skae']['samples_per_second']:,.0f} / "
             f"{fit['torch']['samples_per_second']:,.0f} / "
-            f"{fit['mlp']['samples_per_second']:,.0f} "
+            f"{'n/a' if mlp is None else f'{mlp:,.0f}'} "
             f"| {ratios['fit_skae_vs_torch']:.2f}x "
             f"| {_ratio(ratios.get('fit_skae_vs_torch_default'))} "
-            f"| {ratios['fit_skae_vs_mlp']:.2f}x "
+            f"| {_ratio(ratios.get('fit_skae_vs_mlp'))} "
             f"| {ratios['fit_valid_skae_vs_torch']:.2f}x "
-            f"| {_ratio(cold)} "
+            f"| {_ratio(ratios.get('cold_fit_skae_vs_torch'))} "
             f"| {ratios['transform_skae_vs_torch']:.2f}x "
             f"| {ratios['transform_skae_vs_pca']:.2f}x |"
         )
+    rated = [record for record in results["cases"] if "matrix_rate_gflops" in record]
+    if rated:
+        lines += [
+            "",
+            "Fit FLOP/s (6 x the multiply-adds of the linear and convolutional "
+            "layers per sample) as a share of the matrix rate of the same CPU on "
+            'the network\'s products, float32 and bfloat16 (`precision="bfloat16"`'
+            " and the loop under autocast); `transform` of 10,000 rows as a "
+            "multiple of `PCA.transform`'s time (lower is better).",
+            "",
+            "| case | threads | matrix rate GFLOP/s (float32 / bfloat16) "
+            "| skae fit | torch loop | skae bfloat16 fit | torch bfloat16 loop "
+            "| bfloat16 fit vs float32 fit | transform / PCA (float32 / bfloat16) "
+            "| fit vs baseline |",
+            "|---|--:|---|--:|--:|--:|--:|--:|---|--:|",
+        ]
+        for record in rated:
+            fit, ratios, rates = (
+                record["fit"],
+                record["ratios"],
+                record["matrix_rate_gflops"],
+            )
+            shares = [
+                fit[name].get("share_of_float32_rate")
+                for name in ("skae", "torch", "skae_bf16", "torch_bf16")
+            ]
+            transform = [
+                1 / ratios[key]
+                for key in ("transform_skae_vs_pca", "transform_skae_bf16_vs_pca")
+            ]
+            lines.append(
+                f"| {record['case']} | {record['threads']} "
+                f"| {rates['float32']:.0f} / {rates['bfloat16']:.0f} "
+                + "".join(f"| {share:.2f} " for share in shares)
+                + f"| {ratios['fit_skae_bf16_vs_skae']:.2f}x "
+                f"| {transform[0]:.1f}x / {transform[1]:.1f}x "
+                f"| {_ratio(ratios.get('fit_skae_vs_baseline'))} |"
+            )
     # Conditions of a run that differ from the script's defaults.
     if results.get("notes"):
         lines += ["", *(f"- {note}" for note in results["notes"])]
@@ -473,6 +688,10 @@ def main():
     )
     parser.add_argument("--cold-repeats", type=int, default=3)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument(
+        "--baseline", type=Path, help="a checkout of another skae, for the conv case"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
     parser.add_argument("--table", type=Path, help="print the table of a JSON file")
     args = parser.parse_args()
@@ -482,15 +701,18 @@ def main():
     warnings.simplefilter("ignore", ConvergenceWarning)
     results = {**record_header("speed", seed=SEED, device=args.device), "cases": []}
     for case_name in args.cases:
-        print(f"{case_name} ...", flush=True)
-        results["cases"].append(
-            run_case(
-                case_name,
-                device=args.device,
-                repeats=args.repeats,
-                cold_repeats=args.cold_repeats,
+        for threads in args.threads:
+            print(f"{case_name}, {threads} threads ...", flush=True)
+            results["cases"].append(
+                run_case(
+                    case_name,
+                    device=args.device,
+                    repeats=args.repeats,
+                    cold_repeats=args.cold_repeats,
+                    threads=threads,
+                    baseline=args.baseline,
+                )
             )
-        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(table(results))
