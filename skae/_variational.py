@@ -196,6 +196,12 @@ class VariationalAutoencoder(_BaseAutoencoder):
         ``"bernoulli"`` needs data in [0, 1] (images scaled by MinMaxScaler,
         say) and takes the decoder's output through a sigmoid.
 
+    importance_samples : int, default=1
+        Codes drawn per sample in each training step. 1 trains on the ELBO;
+        K > 1 on the K-sample importance-weighted bound of Burda et al. [3]_
+        (the IWAE objective), tighter than the ELBO, at K decoder passes per
+        sample. Needs ``beta=1``.
+
     Attributes
     ----------
     n_components_ : int
@@ -317,11 +323,13 @@ class VariationalAutoencoder(_BaseAutoencoder):
     _: KW_ONLY
     beta: float = 1.0
     likelihood: str = "gaussian"
+    importance_samples: int = 1
 
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
         "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "importance_samples": [Interval(Integral, 1, None, closed="left")],
     }
 
     _network_params = (*_BaseAutoencoder._network_params, "likelihood")
@@ -435,22 +443,42 @@ class VariationalAutoencoder(_BaseAutoencoder):
         """A family's encoder of twice the codes (the posterior's mean and
         log-variance) and a family's decoder, in the variational module."""
         n_codes = self.n_components
-        return VariationalAutoencoderModule(
+        module = VariationalAutoencoderModule(
             self._build_network(n_features, 2 * n_codes).encoder,
             self._build_network(n_features, n_codes).decoder,
             n_codes,
             likelihood=self.likelihood,
         )
+        module.importance_samples = self.importance_samples
+        return module
 
     def _loss(self, module, output, X, *, training):
-        """The negative ELBO per sample, its KL term weighted by `beta`; its
-        two terms are recorded for the loss curve's parts."""
-        reconstruction, kl = output
+        """The negative ELBO per sample, its KL term weighted by `beta` (or
+        the negative importance-weighted bound); the ELBO's two terms are
+        recorded for the loss curve's parts."""
+        reconstruction, kl, bound = output
+        loss = (reconstruction + self.beta * kl).mean() if bound is None else None
         return {
-            "loss": (reconstruction + self.beta * kl).mean(),
+            "loss": -bound.mean() if loss is None else loss,
             "reconstruction": reconstruction.mean(),
             "kl": kl.mean(),
         }
+
+    def _check_params(self, n_features):
+        """Also refuse a weighted KL term with the importance-weighted bound."""
+        super()._check_params(n_features)
+        if self.importance_samples > 1 and self.beta != 1:
+            raise ValueError(
+                f"importance_samples={self.importance_samples} trains on the "
+                "importance-weighted bound of log p(x), which has no KL term to "
+                f"weight: set beta=1 (got {self.beta}), or importance_samples=1 "
+                "for a beta-VAE."
+            )
+
+    def _update_training_params(self):
+        """Also pass on the codes drawn per sample."""
+        super()._update_training_params()
+        plain_module(self.net_).importance_samples = self.importance_samples
 
     @staticmethod
     def _upgrade_module_state(state, format_version):

@@ -28,6 +28,7 @@ PUBLIC_SUBMODULES = [
 # Parameters that only one kind has, so they cannot be compared across kinds.
 KIND_PARAMETERS = ["noise", "noise_level", "clip", "sparsity", "sparsity_weight"]
 KIND_PARAMETERS += ["sparsity_target", "beta", "likelihood", "contraction_weight"]
+KIND_PARAMETERS += ["importance_samples"]
 KIND_ATTRIBUTES = ["reconstruction_loss_curve_", "kl_loss_curve_"]
 
 # Shared entries the variational kind words its own way (its codes are

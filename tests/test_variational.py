@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 
 from skae import VariationalAutoencoder
+from tests.conftest import FAST_PARAMS
 
 PARAMS = {"hidden_layer_sizes": (8,), "max_iter": 5, "batch_size": 64}
 
@@ -139,3 +140,25 @@ def test_variational_has_no_loss_or_output_activation():
     params = VariationalAutoencoder().get_params()
     assert "likelihood" in params and "beta" in params
     assert "loss" not in params and "output_activation" not in params
+
+
+def test_variational_importance_weighted_training(X_ppca):
+    """Check that importance_samples > 1 trains on the importance-weighted
+    bound, which is at least the ELBO of the same weights, records the ELBO's
+    terms, and refuses a weighted KL term."""
+    X, _ = X_ppca
+    params = {**FAST_PARAMS, "n_components": 2, "max_iter": 20}
+    vae = VariationalAutoencoder(**params, importance_samples=8).fit(X)
+    assert vae.loss_curve_[-1] < vae.loss_curve_[0]
+    assert len(vae.kl_loss_curve_) == vae.n_iter_
+    module = vae.module_
+    rows = torch.from_numpy(X.astype(np.float32))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        _, _, bound = module(rows)
+        module.importance_samples = 1
+        elbo_nll, elbo_kl, none = module(rows)
+    assert none is None
+    assert float(bound.mean()) >= float(-(elbo_nll + elbo_kl).mean())
+    with pytest.raises(ValueError, match="set beta=1"):
+        VariationalAutoencoder(**params, importance_samples=8, beta=2.0).fit(X)

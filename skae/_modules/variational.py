@@ -67,12 +67,49 @@ class VariationalAutoencoderModule(nn.Module):
         # log sigma^2 of the isotropic Gaussian noise (unused for Bernoulli).
         self.log_noise_variance = nn.Parameter(torch.zeros(()))
 
-    def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw a code per row; return -log p(x | z) and the KL of each row."""
+    def forward(
+        self, X: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Draw ``importance_samples`` codes per row; return -log p(x | z) of
+        the first and the KL of each row, and with more than one code the
+        importance-weighted bound of each row (else None)."""
         mean, log_variance = self.encoder.posterior(X)
-        Z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_variance)
-        nll = self.reconstruction_nll(self.decoder(Z), X)
-        return nll, self.kl_divergence(mean, log_variance)
+        std = torch.exp(0.5 * log_variance)
+        if self.importance_samples == 1:
+            Z = mean + torch.randn_like(mean) * std
+            nll = self.reconstruction_nll(self.decoder(Z), X)
+            return nll, self.kl_divergence(mean, log_variance), None
+        noise = torch.randn((self.importance_samples, *mean.shape), device=X.device)
+        log_weights = self.log_weights(X, mean, log_variance, noise)
+        bound = torch.logsumexp(log_weights, dim=0) - math.log(len(noise))
+        nll = self.reconstruction_nll(self.decoder(mean + noise[0] * std), X)
+        return nll, self.kl_divergence(mean, log_variance), bound
+
+    # Codes drawn per row in training: 1 trains on the ELBO, more on the
+    # importance-weighted bound (set by the estimator, not a weight).
+    importance_samples = 1
+
+    def log_weights(
+        self,
+        X: torch.Tensor,
+        mean: torch.Tensor,
+        log_variance: torch.Tensor,
+        noise: torch.Tensor,
+    ) -> torch.Tensor:
+        """``log p(x, z_k) - log q(z_k | x)`` for the codes ``z_k = mean + std *
+        noise[k]``, of shape ``(len(noise), n_rows)``; `noise` has a draw per
+        code, or per code and row.
+
+        The K codes of all rows go through the decoder as one batch.
+        """
+        std = torch.exp(0.5 * log_variance)
+        Z = mean + noise * std
+        log_q = -0.5 * (noise.square() + log_variance + LOG_2PI).sum(dim=-1)
+        log_prior = -0.5 * (Z.square() + LOG_2PI).sum(dim=-1)
+        decoded = self.decoder(Z.reshape(-1, Z.shape[-1]))
+        X_repeated = X.expand(len(noise), *X.shape).reshape(-1, X.shape[-1])
+        log_x = -self.reconstruction_nll(decoded, X_repeated).reshape(len(noise), -1)
+        return log_x + log_prior - log_q
 
     def elbo(self, X: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """The ELBO of each row, its expectation over q estimated with the
@@ -128,15 +165,13 @@ class VariationalAutoencoderModule(nn.Module):
         grows (Burda et al., 2016).
         """
         mean, log_variance = self.encoder.posterior(X)
-        std = torch.exp(0.5 * log_variance)
-        log_weights = []
-        for draw in noise:
-            Z = mean + draw * std
-            log_q = -0.5 * (draw.square() + log_variance + LOG_2PI).sum(dim=-1)
-            log_prior = -0.5 * (Z.square() + LOG_2PI).sum(dim=-1)
-            log_x = -self.reconstruction_nll(self.decoder(Z), X)
-            log_weights.append(log_x + log_prior - log_q)
-        stacked = torch.stack(log_weights)
+        # One draw at a time: K can be thousands.
+        stacked = torch.cat(
+            [
+                self.log_weights(X, mean, log_variance, draw.reshape(1, 1, -1))
+                for draw in noise
+            ]
+        )
         return torch.logsumexp(stacked, dim=0) - math.log(len(noise))
 
     @torch.no_grad()
