@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmarks import (
     bench_anomaly,
+    bench_contractive,
     bench_defaults,
     bench_memory,
     bench_network,
@@ -101,6 +102,13 @@ PAGES = {
     },
     "docs/user_guide/imputer.rst": {
         "impute": (("impute.json",), _first(report.impute)),
+    },
+    "docs/user_guide/contractive.rst": {
+        "contractive": (("contractive.json",), _first(bench_contractive.markdown)),
+        "contractive_fashion_mnist": (
+            ("contractive_fashion_mnist.json",),
+            _first(bench_contractive.markdown),
+        ),
     },
 }
 
