@@ -40,7 +40,7 @@ def test_contractive_penalty_reaches_the_encoder():
         for p in module.encoder.parameters()
     )
     assert float(ae._loss(module, output, X, training=False).detach()) == pytest.approx(
-        float(torch.nn.functional.mse_loss(output[0], X))
+        float(torch.nn.functional.mse_loss(output[0], X).detach())
     )
 
 
