@@ -58,7 +58,7 @@ def test_contractive_codes_are_less_sensitive(X_lowrank):
     torch.manual_seed(0)
     rows = torch.from_numpy(X)
     norms = {
-        name: float(jacobian_norm(ae.module_.encode, rows).mean())
+        name: float(jacobian_norm(ae.module_.encode, rows).mean().detach())
         for name, ae in [("plain", plain), ("contractive", contractive)]
     }
     assert norms["contractive"] < 0.5 * norms["plain"]
