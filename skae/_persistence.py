@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
+import hashlib
 import importlib.util
 import io
 import json
@@ -9,6 +11,7 @@ import math
 import os
 import pickle
 import re
+import secrets
 import warnings
 import zipfile
 import zlib
@@ -51,6 +54,12 @@ FITTED_FILE = "fitted.json"
 HISTORY_FILE = "history.json"
 SAFETENSORS_FILE = "weights.safetensors"
 TORCH_FILE = "weights.pt"
+# Written last: each member's size and SHA-256, so that `load` tells a whole
+# file from one cut short or changed. The top-level params.json names it, so
+# that a file whose writing stopped before it is refused (files of skae 0.1.0
+# have neither, and load as before). Old readers ignore both: no new format
+# version is needed, and 0.1.0 still reads the files written now.
+MANIFEST_FILE = "manifest.json"
 
 # Private attributes needed to continue training exactly where it stopped.
 _PRIVATE_ATTRIBUTES = ("_seed",)
@@ -403,6 +412,8 @@ def _add_entries(entries: dict[str, bytes], estimator, folder: str, nested=None)
         "class": type(estimator).__name__,
         "params": params,
     }
+    if not folder:
+        header["manifest"] = MANIFEST_FILE
     entries[folder + PARAMS_FILE] = _dumps(header)
     try:
         check_is_fitted(estimator)
@@ -433,6 +444,81 @@ def _add_entries(entries: dict[str, bytes], estimator, folder: str, nested=None)
     ).encode("utf-8")
     name, payload = _weights_file(tensors)
     entries[folder + name] = payload
+
+
+def _manifest(members: dict[str, bytes]) -> dict[str, Any]:
+    """The manifest of an archive of `members`: each one's size and SHA-256,
+    and whether the estimator was fitted."""
+    return {
+        "format": FORMAT,
+        "fitted": FITTED_FILE in members,
+        "members": {
+            name: {"size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+            for name, payload in members.items()
+        },
+    }
+
+
+def _write_archive(file: str | IO[bytes], members: dict[str, bytes]) -> None:
+    """Write `members` as a zip archive to `file`, then their manifest, last."""
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, payload in members.items():
+            archive.writestr(name, payload)
+        archive.writestr(MANIFEST_FILE, _dumps(_manifest(members)))
+
+
+def _replace_atomically(path: str | os.PathLike, write: Callable[[IO], None]) -> None:
+    """Call `write` on a new file beside `path`, then put it in place at once.
+
+    The new file is flushed to the disk (``fsync``) before ``os.replace``
+    swaps it in, so that `path` holds the old file or the whole new one, even
+    if the machine stops. On any error, ``KeyboardInterrupt`` included, the new
+    file is removed and `path` is left as it was. A symbolic link is followed,
+    as ``open`` would, and the file keeps the permissions of the one it
+    replaces.
+    """
+    target = os.path.realpath(path)
+    folder, name = os.path.split(target)
+    mode = None
+    if os.path.exists(target):
+        if not os.access(target, os.W_OK):
+            # Replacing needs only the folder's permission; open() would refuse.
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        mode = os.stat(target).st_mode & 0o7777
+    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    # As open(): the process's umask applies (mkstemp would make it private).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(temporary, flags, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as new_file:
+            write(new_file)
+            new_file.flush()
+            os.fsync(new_file.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: str) -> None:
+    """Flush a folder's entries to the disk, so that a replace survives a crash.
+
+    Not every system can: Windows cannot open a folder, and some file systems
+    refuse. The new file is in place either way.
+    """
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
@@ -524,9 +610,13 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
         return folders[id(inner)]
 
     _add_entries(entries, estimator, "", nested)
-    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for member, payload in entries.items():
-            archive.writestr(member, payload)
+    # The header first: a reader of a file cut short still learns from it
+    # that a manifest should close the file.
+    members = {PARAMS_FILE: entries.pop(PARAMS_FILE), **entries}
+    if isinstance(file, str | os.PathLike):
+        _replace_atomically(file, partial(_write_archive, members=members))
+    else:
+        _write_archive(file, members)
 
 
 def load(file: str | os.PathLike | IO[bytes], *, classes=()):
@@ -604,6 +694,8 @@ def _load(file: str | os.PathLike | IO[bytes], classes: dict):
             raise ValueError("Not a valid skae file: it has duplicate entries.")
         if PARAMS_FILE not in names:
             raise ValueError(f"Not a skae file: it has no {PARAMS_FILE}.")
+        if MANIFEST_FILE in names:
+            _check_manifest(archive)
         nested: dict[str, Any] = {}
 
         def resolve(folder):
@@ -618,6 +710,90 @@ def _load(file: str | os.PathLike | IO[bytes], classes: dict):
             return nested[folder]
 
         return _read(archive, "", classes, resolve)
+
+
+def _check_manifest_named(manifest: Any, names: set[str]) -> None:
+    """Refuse a file whose header names a manifest that it does not hold."""
+    if manifest != MANIFEST_FILE:
+        raise ValueError(
+            f"Not a valid skae file: its {PARAMS_FILE} names {manifest!r} as its "
+            f"manifest, not {MANIFEST_FILE}."
+        )
+    if MANIFEST_FILE not in names:
+        raise ValueError(
+            f"This skae file is incomplete: it has no {MANIFEST_FILE}, which "
+            "skae.save writes last, so its writing stopped part-way (a full disk, "
+            "a killed process) or the file was cut since. Save the model again."
+        )
+
+
+def _is_sha256(value: Any) -> bool:
+    """Whether `value` is a SHA-256 digest in lowercase hexadecimal."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+
+
+def _check_manifest(archive: zipfile.ZipFile) -> None:
+    """Refuse an archive whose members disagree with its manifest.
+
+    Each member must be listed, with its exact size and SHA-256, and each
+    listed member must be there. The members are read in chunks, and never
+    past the size the manifest gives them.
+    """
+    manifest = json.loads(archive.read(MANIFEST_FILE))
+    listed = manifest.get("members") if isinstance(manifest, dict) else None
+    entries_ok = isinstance(listed, dict) and all(
+        isinstance(entry, dict)
+        and entry.keys() == {"size", "sha256"}
+        and isinstance(entry["size"], int)
+        and entry["size"] >= 0
+        and _is_sha256(entry["sha256"])
+        for entry in listed.values()
+    )
+    if not (entries_ok and isinstance(manifest.get("fitted"), bool)):
+        raise ValueError(
+            f"Not a valid skae file: its {MANIFEST_FILE} is not a skae manifest."
+        )
+    present = set(archive.namelist()) - {MANIFEST_FILE}
+    missing = sorted(listed.keys() - present)
+    if missing:
+        raise ValueError(
+            f"This skae file is incomplete: {', '.join(missing)}, listed in its "
+            f"{MANIFEST_FILE}, is missing."
+        )
+    extra = sorted(present - listed.keys())
+    if extra:
+        raise ValueError(
+            f"This skae file was changed after it was written: {', '.join(extra)} "
+            f"is not listed in its {MANIFEST_FILE}."
+        )
+    for name, entry in listed.items():
+        digest, size = hashlib.sha256(), 0
+        with archive.open(name) as member:
+            while size <= entry["size"]:
+                chunk = member.read(1 << 20)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                size += len(chunk)
+        if size != entry["size"]:
+            held = "more than" if size > entry["size"] else "only"
+            raise ValueError(
+                f"This skae file is damaged: its {name} holds {held} "
+                f"{min(size, entry['size'])} bytes, where its {MANIFEST_FILE} says "
+                f"{entry['size']}: it was cut or changed after it was written."
+            )
+        if digest.hexdigest() != entry["sha256"]:
+            raise ValueError(
+                f"This skae file is damaged: its {name} does not match the SHA-256 "
+                f"checksum in its {MANIFEST_FILE}, so it was changed after it was "
+                "written."
+            )
+    if manifest["fitted"] != (FITTED_FILE in present):
+        raise ValueError(
+            f"This skae file is damaged: its {MANIFEST_FILE} says the estimator "
+            f"was {'' if manifest['fitted'] else 'not '}fitted, and it holds "
+            f"{'no' if manifest['fitted'] else 'a'} {FITTED_FILE}."
+        )
 
 
 def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
@@ -640,6 +816,8 @@ def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
             f"This file has format version {header['format_version']}, newer "
             f"than the {FORMAT_VERSION} this skae reads: upgrade skae."
         )
+    if not folder and "manifest" in header:
+        _check_manifest_named(header["manifest"], names)
     cls = classes.get(header.get("class"))
     if cls is None:
         raise ValueError(
