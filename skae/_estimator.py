@@ -15,7 +15,12 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import ProgressBar
 
 from skae._compat import Interval
-from skae._engine.callbacks import DivergenceCheck, EarlyStopping, plain_module
+from skae._engine.callbacks import (
+    DivergenceCheck,
+    EarlyStopping,
+    EpochSeed,
+    plain_module,
+)
 from skae._engine.data import (
     PREDICT_BATCH_VALUES,
     RowDataset,
@@ -128,6 +133,7 @@ class _BaseNeuralEstimator(BaseEstimator):
     def _make_net(self, module, *, loss, n_features, device, callbacks=(), **options):
         """Build the (uninitialised) skorch net that trains `module` with `loss`."""
         callbacks = [
+            ("epoch_seed", EpochSeed(self._seed)),
             ("divergence_check", DivergenceCheck()),
             *callbacks,
             (
@@ -182,13 +188,14 @@ class _BaseNeuralEstimator(BaseEstimator):
     def _train(self, X, y=None, *, epochs):
         """Train the net for up to `epochs` epochs; read the fitted attributes.
 
-        Training continues from the net's state. Each call is seeded from the
-        estimator's seed and the epochs run so far, so that fits are
-        reproducible and successive calls draw different batches.
+        Training continues from the net's state. The initial weights are drawn
+        from the estimator's seed, and each epoch's batches from that seed and
+        the epoch's index, so that fits are reproducible and training split
+        into calls anywhere is the same as one call.
         """
         net = self.net_
         n_before = len(net.history) if net.initialized_ else 0
-        with seeded(self._seed + n_before, self._net_device()):
+        with seeded(self._seed, self._net_device()):
             if net.initialized_:
                 self._update_training_params()
             else:

@@ -193,6 +193,25 @@ def test_keyboard_interrupt_leaves_usable_estimator(X_lowrank):
     assert not np.array_equal(estimator.transform(X_lowrank), Z)
 
 
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, DenoisingAutoencoder])
+def test_training_split_into_calls_is_one_call(Estimator, X_lowrank):
+    """Check that 6 epochs trained in one fit, in warm-started fits of 2 and 4
+    epochs, or in 6 partial_fit calls draw the same batches (and noise), and
+    so end on the same weights."""
+    params = {**FAST_PARAMS, "max_iter": 6}
+    whole = Estimator(**params).fit(X_lowrank)
+    split = Estimator(**{**params, "max_iter": 2, "warm_start": True})
+    split.fit(X_lowrank).set_params(max_iter=4).fit(X_lowrank)
+    steps = Estimator(**params)
+    for _ in range(6):
+        steps.partial_fit(X_lowrank)
+    for estimator in (split, steps):
+        assert estimator.loss_curve_ == whole.loss_curve_
+        assert_array_equal(estimator.transform(X_lowrank), whole.transform(X_lowrank))
+        for key, value in whole.module_.state_dict().items():
+            assert torch.equal(estimator.module_.state_dict()[key], value), key
+
+
 @pytest.mark.parametrize("Interrupt", [InterruptOnGradients, InterruptOnBatchEnd])
 def test_keyboard_interrupt_mid_epoch_keeps_whole_epochs(Interrupt, X_lowrank):
     """Check that Ctrl-C in an epoch drops it from the history, keeping its updates."""

@@ -8,6 +8,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
 
+from skae._engine.runtime import epoch_seed, seed_generators
+
 
 def plain_module(net: NeuralNet) -> torch.nn.Module:
     """The net's module, unwrapped from accelerate's wrappers if it has any."""
@@ -15,6 +17,34 @@ def plain_module(net: NeuralNet) -> torch.nn.Module:
     if accelerator is None:
         return net.module_
     return accelerator.unwrap_model(net.module_)
+
+
+def training_device(net: NeuralNet) -> torch.device:
+    """The device the net trains on (accelerate's, if it has an accelerator)."""
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is not None:
+        return accelerator.device
+    return torch.device(net.device)
+
+
+class EpochSeed(Callback):
+    """Seed torch's generators at the start of each epoch, from `seed` and the
+    epoch's index in the history (see :func:`~skae._engine.runtime.epoch_seed`).
+
+    An epoch then draws the same batches and noise whichever training call
+    runs it: the first, a warm-started one, or one that resumes a checkpoint.
+    The estimator trains under a forked RNG, so the global state is untouched.
+    It must come before any callback that draws random numbers.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_epoch_begin(self, net, **kwargs):
+        """Seed the generators for the epoch the history just started."""
+        seed_generators(
+            epoch_seed(self.seed, len(net.history) - 1), training_device(net)
+        )
 
 
 class EarlyStopping(Callback):
