@@ -149,9 +149,6 @@ class _BaseNeuralEstimator(BaseEstimator):
         ]
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
-        # Deep copies: skorch initialises callbacks in place, and fit must not
-        # change the objects the user passed as parameters.
-        callbacks += copy.deepcopy(getattr(self, "callbacks", None) or [])
         train_split = None
         if self.early_stopping:
             train_split = partial(
@@ -195,6 +192,8 @@ class _BaseNeuralEstimator(BaseEstimator):
         """
         net = self.net_
         n_before = len(net.history) if net.initialized_ else 0
+        # The `callbacks` parameter (deep copies) runs after the net's own.
+        net.use_callbacks(getattr(self, "callbacks", None))
         with seeded(self._seed, self._net_device()):
             if net.initialized_:
                 self._update_training_params()

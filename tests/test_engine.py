@@ -340,6 +340,38 @@ def test_on_train_end_sees_whole_epochs_only(X_lowrank):
     assert "train_loss" in last_epoch
 
 
+class EpochRecorder(Callback):
+    """Record the epochs it sees end."""
+
+    def initialize(self):
+        """Start a new record."""
+        self.epochs_ = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        """Record the epoch."""
+        self.epochs_.append(len(net.history))
+
+
+def test_callbacks_set_between_warm_fits_take_effect(X_lowrank):
+    """Check that a warm-started fit trains with the callbacks set before it:
+    unchanged ones keep their state, new ones replace them, and the objects
+    passed are never changed."""
+    recorder = EpochRecorder()
+    params = {**FAST_PARAMS, "max_iter": 2, "warm_start": True}
+    estimator = AutoencoderTransformer(**params, callbacks=[recorder]).fit(X_lowrank)
+    estimator.fit(X_lowrank)
+    assert _callback(estimator, EpochRecorder).epochs_ == [1, 2, 3, 4]
+    other = EpochRecorder()
+    estimator.set_params(callbacks=[other]).fit(X_lowrank)
+    assert _callback(estimator, EpochRecorder).epochs_ == [5, 6]
+    assert not hasattr(recorder, "epochs_")
+    assert not hasattr(other, "epochs_")
+    estimator.set_params(callbacks=None).fit(X_lowrank)
+    assert not any(isinstance(cb, EpochRecorder) for _, cb in estimator.net_.callbacks_)
+    assert estimator.n_iter_ == 8
+
+
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_a_diverged_warm_fit_leaves_the_previous_model(X_lowrank, early_stopping):
     """Check that a warm-started fit that diverges raises 'Training diverged'

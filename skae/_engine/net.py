@@ -13,6 +13,7 @@ tested with are pinned in ``pyproject.toml``.
 
 import contextlib
 import copy
+import operator
 import warnings
 from collections.abc import Callable
 
@@ -118,6 +119,33 @@ class Net(NeuralNet):
     # Whether on_train_begin was notified to every callback, and on_train_end
     # not yet: training is under way and must be ended.
     _training = False
+
+    # The estimator's callbacks as last passed to `use_callbacks`, and the
+    # deep copies of them that the net trains with, after its own.
+    _callbacks_passed: tuple = ()
+    _callbacks_copied: tuple = ()
+
+    def use_callbacks(self, callbacks) -> None:
+        """Train with deep copies of the estimator's `callbacks`, after the net's own.
+
+        Called before each training call. The copies are made again only when
+        `callbacks` holds other objects than those passed last: a callback
+        keeps its state over warm-started calls, and callbacks set with
+        ``set_params`` between them take effect. The objects passed are never
+        changed (skorch initialises callbacks in place).
+        """
+        passed = tuple(callbacks or ())
+        if len(passed) == len(self._callbacks_passed) and all(
+            map(operator.is_, passed, self._callbacks_passed)
+        ):
+            return
+        own = list(self.callbacks or [])
+        own = own[: len(own) - len(self._callbacks_copied)]
+        self._callbacks_passed = passed
+        self._callbacks_copied = tuple(copy.deepcopy(list(passed)))
+        self.callbacks = [*own, *self._callbacks_copied]
+        if self.initialized_:
+            self.initialize_callbacks()
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train (see skorch's docstring); end training alike on Ctrl-C or an error.
