@@ -34,6 +34,7 @@ from skae._engine.runtime import (
     resolve_device,
     seeded,
 )
+from skae._engine.session import training
 
 FLOAT_DTYPES = [np.float64, np.float32]
 
@@ -188,13 +189,15 @@ class _BaseNeuralEstimator(BaseEstimator):
         Training continues from the net's state. The initial weights are drawn
         from the estimator's seed, and each epoch's batches from that seed and
         the epoch's index, so that fits are reproducible and training split
-        into calls anywhere is the same as one call.
+        into calls anywhere is the same as one call. Ctrl-C, or SIGTERM
+        (see :func:`~skae._engine.session.training`), ends the call early with
+        a warning that says what the estimator keeps.
         """
         net = self.net_
         n_before = len(net.history) if net.initialized_ else 0
         # The `callbacks` parameter (deep copies) runs after the net's own.
         net.use_callbacks(getattr(self, "callbacks", None))
-        with seeded(self._seed, self._net_device()):
+        with seeded(self._seed, self._net_device()), training(self) as call:
             if net.initialized_:
                 self._update_training_params()
             else:
@@ -211,6 +214,8 @@ class _BaseNeuralEstimator(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
+        n_run = self.n_iter_ - n_before
+        call.warn_if_cut_short(epochs_run=n_run, epochs=epochs, stopped=stopped)
 
     def _update_training_params(self):
         """Pass parameters that may change between training calls to the net.
