@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import contextlib
+import copy
 import hashlib
 import importlib.util
 import io
@@ -29,6 +30,7 @@ from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
 from skae._base import _BaseAutoencoder
+from skae._engine.callbacks import plain_module
 from skae._engine.runtime import resolve_device
 from skae._estimator import _BaseNeuralEstimator
 from skae._registry import AUTOENCODERS, BY_NAME
@@ -60,9 +62,23 @@ TORCH_FILE = "weights.pt"
 # have neither, and load as before). Old readers ignore both: no new format
 # version is needed, and 0.1.0 still reads the files written now.
 MANIFEST_FILE = "manifest.json"
+# Written by a save during training (a checkpoint): what continuing that very
+# training call needs beyond the model, the optimizer state and the history.
+# The current weights, where they are not the model's (the best ones under
+# early stopping), are stored as "resume.module.*" tensors.
+RESUME_FILE = "resume.json"
 
 # Private attributes needed to continue training exactly where it stopped.
 _PRIVATE_ATTRIBUTES = ("_seed",)
+
+# Fitted attributes computed from the training data once training ends: a
+# file written during training leaves them out rather than keep stale ones.
+_AFTER_TRAINING = ("reconstruction_error_",)
+
+# Parameters that are runtime objects, not part of the model: a save during
+# training, whose estimator holds the checkpoint among its callbacks, stores
+# None for them.
+_RUNTIME_PARAMS = ("callbacks", "accelerator")
 
 # What a damaged or hand-made file makes the reading code raise; `load` turns
 # these into a ValueError that names the file as the problem.
@@ -175,15 +191,30 @@ def _fitted_attributes(estimator: _BaseNeuralEstimator, nested) -> dict[str, Any
     return {name: _encode(getattr(estimator, name), name, nested) for name in names}
 
 
+def _early_stopping(net):
+    """The net's early-stopping callback, which every skae net has."""
+    return dict(net.callbacks_)["early_stopping"]
+
+
 def _tensors(net) -> tuple[dict[str, torch.Tensor], list]:
     """Flatten the module weights and optimizer state into named CPU tensors.
 
-    Returns the tensors and the optimizer's JSON-encoded parameter groups.
+    During training, the module weights are those a fit ending then would
+    keep, and the current ones follow as ``resume.module.*`` where they
+    differ. Returns the tensors and the optimizer's JSON-encoded parameter
+    groups.
     """
+    early_stopping = _early_stopping(net)
     tensors = {
         f"module.{key}": value.detach().cpu().contiguous()
-        for key, value in net.module_.state_dict().items()
+        for key, value in early_stopping.model_weights(net).items()
     }
+    resume = early_stopping.resume_state(net)
+    if resume is not None and resume["weights"] is not None:
+        tensors.update(
+            (f"resume.module.{key}", value.detach().cpu().contiguous())
+            for key, value in resume["weights"].items()
+        )
     optimizer_state = net.optimizer_.state_dict()
     for index, state in optimizer_state["state"].items():
         for key, value in state.items():
@@ -352,7 +383,49 @@ def _check_module_on_meta(net, module_state, n_features) -> None:
         ) from exc
 
 
-def _restore_net(estimator, fitted, tensors, groups, history, device):
+def _restore_resume(net, resume: Any, tensors: dict[str, torch.Tensor]) -> None:
+    """Hand a training call saved before it ended (`resume`, read from
+    ``resume.json``, and the ``resume.module.*`` `tensors`) back to the net's
+    early stopping, to continue at the next training call."""
+    weights = {
+        key.removeprefix("resume.module."): value
+        for key, value in tensors.items()
+        if key.startswith("resume.module.")
+    }
+    if resume is None:
+        if weights:
+            raise ValueError(
+                "Not a valid skae file: it holds weights to resume training "
+                f"from, and no {RESUME_FILE}."
+            )
+        return
+    misses = resume.get("plateau_misses") if isinstance(resume, dict) else None
+    if not (
+        isinstance(resume, dict)
+        and resume.keys() == {"plateau_misses"}
+        and isinstance(misses, int)
+        and not isinstance(misses, bool)
+        and misses >= 0
+    ):
+        raise ValueError(
+            f"Not a valid skae file: its {RESUME_FILE} is not a count of "
+            "plateau_misses."
+        )
+    if weights:
+        _check_shapes(
+            {
+                f"resume.module.{key}": tuple(value.shape)
+                for key, value in plain_module(net).state_dict().items()
+            },
+            {
+                f"resume.module.{key}": tuple(value.shape)
+                for key, value in weights.items()
+            },
+        )
+    _early_stopping(net).resume_from({"misses": misses, "weights": weights or None})
+
+
+def _restore_net(estimator, fitted, tensors, groups, history, device, resume=None):
     """Rebuild the fitted net of `estimator` and load its state into it."""
     estimator._record_network_params()
     estimator.net_ = estimator._new_net(fitted["n_features_in_"], device)
@@ -393,6 +466,7 @@ def _restore_net(estimator, fitted, tensors, groups, history, device):
     )
     net.optimizer_.load_state_dict({"state": optimizer_state, "param_groups": groups})
     net.history = History(history)
+    _restore_resume(net, resume, tensors)
     net.module_.eval()
 
 
@@ -442,6 +516,9 @@ def _add_entries(entries: dict[str, bytes], estimator, folder: str, nested=None)
     entries[folder + HISTORY_FILE] = json.dumps(
         history, default=_history_default
     ).encode("utf-8")
+    resume = _early_stopping(estimator.net_).resume_state(estimator.net_)
+    if resume is not None:
+        entries[folder + RESUME_FILE] = _dumps({"plateau_misses": resume["misses"]})
     name, payload = _weights_file(tensors)
     entries[folder + name] = payload
 
@@ -519,6 +596,44 @@ def _sync_folder(folder: str) -> None:
             os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _in_training(estimator: _BaseNeuralEstimator) -> _BaseNeuralEstimator:
+    """`estimator`, mid-training, as a fit ending now would leave it.
+
+    A shallow copy sharing its net: the fitted attributes are read from the
+    history so far, those computed after training are left out, and the
+    runtime parameters (`callbacks`, `accelerator`) are None. The live
+    estimator is not changed.
+    """
+    snapshot = copy.copy(estimator)
+    for name in _AFTER_TRAINING:
+        vars(snapshot).pop(name, None)
+    for name in _RUNTIME_PARAMS:
+        if name in vars(snapshot):
+            setattr(snapshot, name, None)
+    module = estimator.net_.module_
+    training = module.training
+    try:
+        snapshot._set_fitted_attributes()
+    finally:
+        module.train(training)  # it sets eval mode, on the shared module
+    return snapshot
+
+
+def _check_savable_during_training(estimator: _BaseNeuralEstimator) -> None:
+    """Refuse, before training starts, an estimator that a save during
+    training could not store (a RandomState as random_state, say)."""
+    for key, value in estimator.get_params(deep=False).items():
+        if key not in _RUNTIME_PARAMS:
+            _encode(value, key, nested=lambda inner, name: "")
+
+
+def _save_during_training(estimator: _BaseNeuralEstimator, file) -> None:
+    """:func:`save` the estimator being trained, as a fit ending now would
+    leave it (see `_in_training`), with what continuing its training call
+    exactly needs."""
+    save(_in_training(estimator), file)
 
 
 def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
@@ -843,6 +958,9 @@ def _read(archive: zipfile.ZipFile, folder: str, classes: dict, resolve=None):
     for name, value in fitted.items():
         _check_attribute_name(estimator, name)
         setattr(estimator, name, value)
+    resume = None
+    if folder + RESUME_FILE in names:
+        resume = json.loads(archive.read(folder + RESUME_FILE))
     device = _load_device(estimator.device)
-    _restore_net(estimator, fitted, tensors, groups, history, device)
+    _restore_net(estimator, fitted, tensors, groups, history, device, resume)
     return estimator
