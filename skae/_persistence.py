@@ -649,6 +649,14 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
     `autoencoder_`) is stored the same way in a folder of its own, such as
     ``autoencoder_/``, and only once where it is the same object twice.
     Unlike a pickle, such a file can be loaded from an untrusted source.
+    Its last member, ``manifest.json``, lists the others with their sizes
+    and SHA-256 checksums, so that :func:`load` refuses a file cut short or
+    changed.
+
+    Saving to a path is atomic: the archive is written to a temporary file
+    in the same folder, flushed to the disk and put in place with
+    :func:`os.replace`. If saving fails, even on ``KeyboardInterrupt``, the
+    file at `file` is left as it was and the temporary one is removed.
 
     Parameters
     ----------
@@ -661,7 +669,10 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
 
     file : str, path-like or file-like object
         Where to write the zip archive (a ``.skae`` or ``.zip`` suffix is
-        customary), or a binary file object opened for writing.
+        customary), replacing any file there, or a binary file object opened
+        for writing. A file object is written into directly, so that a save
+        that fails part-way leaves part of an archive in it (which
+        :func:`load` refuses).
 
     Raises
     ------
@@ -674,9 +685,13 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
         If a fitted estimator's training diverged, or a parameter its network
         was built from changed since it was fitted.
 
+    OSError
+        If the file cannot be written; a file it replaces is left whole.
+
     See Also
     --------
     load : Load an estimator saved by this function.
+    skae.callbacks.Checkpoint : Save an estimator while it trains.
 
     Notes
     -----
@@ -767,8 +782,11 @@ def load(file: str | os.PathLike | IO[bytes], *, classes=()):
     ------
     ValueError
         If the file is not a skae file, was written by a newer version of
-        skae, names a class that is not a skae estimator, or is damaged
-        (including weights that do not fit its parameters).
+        skae, names a class that is not a skae estimator, is incomplete or
+        changed (its manifest is missing, or a member is missing, cut,
+        changed or not listed in it), or is damaged (including weights that
+        do not fit its parameters). Files written before skae had manifests
+        load unchecked.
 
     See Also
     --------
