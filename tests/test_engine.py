@@ -240,8 +240,11 @@ def test_sigterm_stops_fit_as_ctrl_c_does(early_stopping, X_lowrank):
     params = {**FAST_PARAMS, "max_iter": 10, "early_stopping": early_stopping}
     estimator = AutoencoderTransformer(**params, callbacks=[SendSigterm(3)])
     kept = "the weights of its best epoch" if early_stopping else "the weights it"
-    with pytest.warns(UserWarning, match=f"SIGTERM after 3 of the 10 .* keeps {kept}"):
+    message = f"SIGTERM after 3 of the 10 .* keeps {kept}.* warm_start=True"
+    with pytest.warns(UserWarning, match=message) as record:
         estimator.fit(X_lowrank)
+    (stopped,) = [w for w in record if "Training was stopped" in str(w.message)]
+    assert stopped.filename == __file__  # the call to fit
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     assert estimator.n_iter_ == 3
     reference = AutoencoderTransformer(**{**params, "max_iter": 3}).fit(X_lowrank)

@@ -4,6 +4,7 @@ warning of a call cut short."""
 # SPDX-License-Identifier: BSD-3-Clause
 
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -57,13 +58,26 @@ class TrainingCall:
                 f"the weights it reached: n_iter_={estimator.n_iter_} whole "
                 "epochs, and the updates of an epoch cut short, if any"
             )
+        advice = "Save it with skae.save"
+        if "warm_start" in estimator.get_params(deep=False):
+            advice = "Fit it again with warm_start=True to continue, or save it"
         warnings.warn(
             f"Training was stopped by {cause} after {epochs_run} of the {epochs} "
-            f"epochs of this fit. The estimator keeps {kept}. Fit it again with "
-            "warm_start=True to continue, or save it with skae.save.",
+            f"epochs of this fit. The estimator keeps {kept}. {advice}.",
             UserWarning,
-            stacklevel=6,  # an autoencoder's caller of fit
+            stacklevel=_stacklevel_outside(("skae", "sklearn")),
         )
+
+
+def _stacklevel_outside(packages: tuple[str, ...]) -> int:
+    """The `stacklevel` that makes a warning raised by the caller of this
+    function point at the first frame outside `packages` (the call to fit)."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and (
+        frame.f_globals.get("__name__", "").partition(".")[0] in packages
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 @contextmanager
