@@ -15,7 +15,7 @@ import torch
 from numpy.testing import assert_array_equal
 from skorch.callbacks import Callback
 
-from skae import AutoencoderTransformer, load, save
+from skae import AutoencoderImputer, AutoencoderTransformer, load, save
 from skae._registry import AUTOENCODERS
 from skae.callbacks import Checkpoint
 from tests.conftest import FAST_PARAMS
@@ -71,7 +71,9 @@ def _assert_same_model(estimator, reference, X):
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
-@pytest.mark.parametrize("Estimator", AUTOENCODERS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize(
+    "Estimator", [*AUTOENCODERS, AutoencoderImputer], ids=lambda cls: cls.__name__
+)
 def test_checkpoint_then_resume_equals_the_uninterrupted_fit(
     Estimator, early_stopping, X_lowrank, tmp_path
 ):
