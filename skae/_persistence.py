@@ -562,7 +562,8 @@ def _replace_atomically(path: str | os.PathLike, write: Callable[[IO], None]) ->
             # Replacing needs only the folder's permission; open() would refuse.
             raise PermissionError(13, "Permission denied", os.fspath(path))
         mode = os.stat(target).st_mode & 0o7777
-    temporary = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    # Hidden, and short enough for any file name the target could have.
+    temporary = os.path.join(folder, f".{name[:200]}.{secrets.token_hex(6)}.tmp")
     # As open(): the process's umask applies (mkstemp would make it private).
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     descriptor = os.open(temporary, flags, 0o666)
