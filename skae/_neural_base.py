@@ -17,7 +17,12 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import ProgressBar
 
 from skae._compat import Interval, StrOptions
-from skae._engine.callbacks import DivergenceCheck, EarlyStopping, plain_module
+from skae._engine.callbacks import (
+    DivergenceCheck,
+    EarlyStopping,
+    EpochSeed,
+    plain_module,
+)
 from skae._engine.data import (
     PREDICT_BATCH_VALUES,
     RowDataset,
@@ -31,6 +36,7 @@ from skae._engine.runtime import (
     resolve_device,
     seeded,
 )
+from skae._engine.session import training
 
 FLOAT_DTYPES = [np.float64, np.float32]
 
@@ -154,6 +160,7 @@ class _BaseNeuralEstimator(BaseEstimator):
     def _make_net(self, module, *, loss, n_features, device, callbacks=(), **options):
         """Build the (uninitialised) skorch net that trains `module` with `loss`."""
         callbacks = [
+            ("epoch_seed", EpochSeed(self._seed)),
             ("divergence_check", DivergenceCheck()),
             *callbacks,
             (
@@ -169,9 +176,6 @@ class _BaseNeuralEstimator(BaseEstimator):
         ]
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
-        # Deep copies: skorch initialises callbacks in place, and fit must not
-        # change the objects the user passed as parameters.
-        callbacks += copy.deepcopy(self.callbacks or [])
         train_split = None
         if self.early_stopping:
             train_split = partial(
@@ -215,13 +219,18 @@ class _BaseNeuralEstimator(BaseEstimator):
     def _train(self, X, y=None, *, epochs):
         """Train the net for up to `epochs` epochs; read the fitted attributes.
 
-        Training continues from the net's state. Each call is seeded from the
-        estimator's seed and the epochs run so far, so that fits are
-        reproducible and successive calls draw different batches.
+        Training continues from the net's state. The initial weights are drawn
+        from the estimator's seed, and each epoch's batches from that seed and
+        the epoch's index, so that fits are reproducible and training split
+        into calls anywhere is the same as one call. Ctrl-C, or SIGTERM
+        (see :func:`~skae._engine.session.training`), ends the call early with
+        a warning that says what the estimator keeps.
         """
         net = self.net_
         n_before = len(net.history) if net.initialized_ else 0
-        with seeded(self._seed + n_before, self._net_device()):
+        # The `callbacks` parameter (deep copies) runs after the net's own.
+        net.use_callbacks(self.callbacks)
+        with seeded(self._seed, self._net_device()), training(self) as call:
             if net.initialized_:
                 self._update_training_params()
             else:
@@ -238,6 +247,8 @@ class _BaseNeuralEstimator(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
+        n_run = self.n_iter_ - n_before
+        call.warn_if_cut_short(epochs_run=n_run, epochs=epochs, stopped=stopped)
 
     def _update_training_params(self):
         """Pass parameters that may change between training calls to the net.

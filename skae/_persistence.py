@@ -2,6 +2,9 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
+import copy
+import hashlib
 import importlib.util
 import inspect
 import io
@@ -10,6 +13,7 @@ import math
 import os
 import pickle
 import re
+import secrets
 import warnings
 import zipfile
 import zlib
@@ -27,6 +31,7 @@ from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
 from skae._autoencoder_base import _BaseAutoencoder
+from skae._engine.callbacks import plain_module
 from skae._engine.runtime import resolve_device
 from skae._neural_base import _BaseNeuralEstimator
 from skae._registry import AUTOENCODERS, BY_NAME
@@ -54,9 +59,29 @@ FITTED_FILE = "fitted.json"
 HISTORY_FILE = "history.json"
 SAFETENSORS_FILE = "weights.safetensors"
 TORCH_FILE = "weights.pt"
+# Written last: each member's size and SHA-256, so that `load` tells a whole
+# file from one cut short or changed. The top-level params.json names it, so
+# that a file whose writing stopped before it is refused (files of skae 0.1.0
+# have neither, and load as before). Old readers ignore both: no new format
+# version is needed, and 0.1.0 still reads the files written now.
+MANIFEST_FILE = "manifest.json"
+# Written by a save during training (a checkpoint): what continuing that very
+# training call needs beyond the model, the optimizer state and the history.
+# The current weights, where they are not the model's (the best ones under
+# early stopping), are stored as "resume.module.*" tensors.
+RESUME_FILE = "resume.json"
 
 # Private attributes needed to continue training exactly where it stopped.
 _PRIVATE_ATTRIBUTES = ("_seed",)
+
+# Fitted attributes computed from the training data once training ends: a
+# file written during training leaves them out rather than keep stale ones.
+_AFTER_TRAINING = ("reconstruction_error_",)
+
+# Parameters that are runtime objects, not part of the model: a save during
+# training, whose estimator holds the checkpoint among its callbacks, stores
+# None for them.
+_RUNTIME_PARAMS = ("callbacks", "accelerator")
 
 # What a damaged or hand-made file makes the reading code raise; `load` turns
 # these into a ValueError that names the file as the problem.
@@ -195,15 +220,30 @@ def _fitted_attributes(estimator: _BaseNeuralEstimator, nested) -> dict[str, Any
     return {name: _encode(getattr(estimator, name), name, nested) for name in names}
 
 
+def _early_stopping(net):
+    """The net's early-stopping callback, which every skae net has."""
+    return dict(net.callbacks_)["early_stopping"]
+
+
 def _tensors(net) -> tuple[dict[str, torch.Tensor], list]:
     """Flatten the module weights and optimizer state into named CPU tensors.
 
-    Returns the tensors and the optimizer's JSON-encoded parameter groups.
+    During training, the module weights are those a fit ending then would
+    keep, and the current ones follow as ``resume.module.*`` where they
+    differ. Returns the tensors and the optimizer's JSON-encoded parameter
+    groups.
     """
+    early_stopping = _early_stopping(net)
     tensors = {
         f"module.{key}": value.detach().cpu().contiguous()
-        for key, value in net.module_.state_dict().items()
+        for key, value in early_stopping.model_weights(net).items()
     }
+    resume = early_stopping.resume_state(net)
+    if resume is not None and resume["weights"] is not None:
+        tensors.update(
+            (f"resume.module.{key}", value.detach().cpu().contiguous())
+            for key, value in resume["weights"].items()
+        )
     optimizer_state = net.optimizer_.state_dict()
     for index, state in optimizer_state["state"].items():
         for key, value in state.items():
@@ -372,7 +412,51 @@ def _check_module_on_meta(net, module_state, n_features) -> None:
         ) from exc
 
 
-def _restore_net(estimator, fitted, tensors, groups, history, device, version):
+def _restore_resume(net, resume: Any, tensors: dict[str, torch.Tensor]) -> None:
+    """Hand a training call saved before it ended (`resume`, read from
+    ``resume.json``, and the ``resume.module.*`` `tensors`) back to the net's
+    early stopping, to continue at the next training call."""
+    weights = {
+        key.removeprefix("resume.module."): value
+        for key, value in tensors.items()
+        if key.startswith("resume.module.")
+    }
+    if resume is None:
+        if weights:
+            raise ValueError(
+                "Not a valid skae file: it holds weights to resume training "
+                f"from, and no {RESUME_FILE}."
+            )
+        return
+    misses = resume.get("plateau_misses") if isinstance(resume, dict) else None
+    if not (
+        isinstance(resume, dict)
+        and resume.keys() == {"plateau_misses"}
+        and isinstance(misses, int)
+        and not isinstance(misses, bool)
+        and misses >= 0
+    ):
+        raise ValueError(
+            f"Not a valid skae file: its {RESUME_FILE} is not a count of "
+            "plateau_misses."
+        )
+    if weights:
+        _check_shapes(
+            {
+                f"resume.module.{key}": tuple(value.shape)
+                for key, value in plain_module(net).state_dict().items()
+            },
+            {
+                f"resume.module.{key}": tuple(value.shape)
+                for key, value in weights.items()
+            },
+        )
+    _early_stopping(net).resume_from({"misses": misses, "weights": weights or None})
+
+
+def _restore_net(
+    estimator, fitted, tensors, groups, history, device, version, resume=None
+):
     """Rebuild the fitted net of `estimator` and load its state into it.
 
     Weights of an older `version` of the format go through the kind's
@@ -395,6 +479,7 @@ def _restore_net(estimator, fitted, tensors, groups, history, device, version):
     net.initialize()
     net.module_.load_state_dict(module_state, strict=True)
     net.history = History(history)
+    _restore_resume(net, resume, tensors)
     net.module_.eval()
     if upgraded:
         # Adam's moments follow the old layout's parameters: training goes
@@ -445,6 +530,8 @@ def _add_entries(entries: dict[str, bytes], estimator, folder: str, nested=None)
         "class": type(estimator).__name__,
         "params": params,
     }
+    if not folder:
+        header["manifest"] = MANIFEST_FILE
     entries[folder + PARAMS_FILE] = _dumps(header)
     try:
         check_is_fitted(estimator)
@@ -473,8 +560,125 @@ def _add_entries(entries: dict[str, bytes], estimator, folder: str, nested=None)
     entries[folder + HISTORY_FILE] = json.dumps(
         history, default=_history_default
     ).encode("utf-8")
+    resume = _early_stopping(estimator.net_).resume_state(estimator.net_)
+    if resume is not None:
+        entries[folder + RESUME_FILE] = _dumps({"plateau_misses": resume["misses"]})
     name, payload = _weights_file(tensors)
     entries[folder + name] = payload
+
+
+def _manifest(members: dict[str, bytes]) -> dict[str, Any]:
+    """The manifest of an archive of `members`: each one's size and SHA-256,
+    and whether the estimator was fitted."""
+    return {
+        "format": FORMAT,
+        "fitted": FITTED_FILE in members,
+        "members": {
+            name: {"size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+            for name, payload in members.items()
+        },
+    }
+
+
+def _write_archive(file: str | IO[bytes], members: dict[str, bytes]) -> None:
+    """Write `members` as a zip archive to `file`, then their manifest, last."""
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, payload in members.items():
+            archive.writestr(name, payload)
+        archive.writestr(MANIFEST_FILE, _dumps(_manifest(members)))
+
+
+def _replace_atomically(path: str | os.PathLike, write: Callable[[IO], None]) -> None:
+    """Call `write` on a new file beside `path`, then put it in place at once.
+
+    The new file is flushed to the disk (``fsync``) before ``os.replace``
+    swaps it in, so that `path` holds the old file or the whole new one, even
+    if the machine stops. On any error, ``KeyboardInterrupt`` included, the new
+    file is removed and `path` is left as it was. A symbolic link is followed,
+    as ``open`` would, and the file keeps the permissions of the one it
+    replaces.
+    """
+    target = os.path.realpath(path)
+    folder, name = os.path.split(target)
+    mode = None
+    if os.path.exists(target):
+        if not os.access(target, os.W_OK):
+            # Replacing needs only the folder's permission; open() would refuse.
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        mode = os.stat(target).st_mode & 0o7777
+    # Hidden, and short enough for any file name the target could have.
+    temporary = os.path.join(folder, f".{name[:200]}.{secrets.token_hex(6)}.tmp")
+    # As open(): the process's umask applies (mkstemp would make it private).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(temporary, flags, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as new_file:
+            write(new_file)
+            new_file.flush()
+            os.fsync(new_file.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: str) -> None:
+    """Flush a folder's entries to the disk, so that a replace survives a crash.
+
+    Not every system can: Windows cannot open a folder, and some file systems
+    refuse. The new file is in place either way.
+    """
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _in_training(estimator: _BaseNeuralEstimator) -> _BaseNeuralEstimator:
+    """`estimator`, mid-training, as a fit ending now would leave it.
+
+    A shallow copy sharing its net: the fitted attributes are read from the
+    history so far, those computed after training are left out, and the
+    runtime parameters (`callbacks`, `accelerator`) are None. The live
+    estimator is not changed.
+    """
+    snapshot = copy.copy(estimator)
+    for name in _AFTER_TRAINING:
+        vars(snapshot).pop(name, None)
+    for name in _RUNTIME_PARAMS:
+        if name in vars(snapshot):
+            setattr(snapshot, name, None)
+    module = estimator.net_.module_
+    training = module.training
+    try:
+        snapshot._set_fitted_attributes()
+    finally:
+        module.train(training)  # it sets eval mode, on the shared module
+    return snapshot
+
+
+def _check_savable_during_training(estimator: _BaseNeuralEstimator) -> None:
+    """Refuse, before training starts, an estimator that a save during
+    training could not store (a RandomState as random_state, say)."""
+    for key, value in estimator.get_params(deep=False).items():
+        if key not in _RUNTIME_PARAMS:
+            _encode(value, key, nested=lambda inner, name: "")
+
+
+def _save_during_training(estimator: _BaseNeuralEstimator, file) -> None:
+    """:func:`save` the estimator being trained, as a fit ending now would
+    leave it (see `_in_training`), with what continuing its training call
+    exactly needs."""
+    save(_in_training(estimator), file)
 
 
 def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
@@ -490,6 +694,14 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
     `autoencoder_`) is stored the same way in a folder of its own, such as
     ``autoencoder_/``, and only once where it is the same object twice.
     Unlike a pickle, such a file can be loaded from an untrusted source.
+    Its last member, ``manifest.json``, lists the others with their sizes
+    and SHA-256 checksums, so that :func:`load` refuses a file cut short or
+    changed.
+
+    Saving to a path is atomic: the archive is written to a temporary file
+    in the same folder, flushed to the disk and put in place with
+    :func:`os.replace`. If saving fails, even on ``KeyboardInterrupt``, the
+    file at `file` is left as it was and the temporary one is removed.
 
     Parameters
     ----------
@@ -502,7 +714,10 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
 
     file : str, path-like or file-like object
         Where to write the zip archive (a ``.skae`` or ``.zip`` suffix is
-        customary), or a binary file object opened for writing.
+        customary), replacing any file there, or a binary file object opened
+        for writing. A file object is written into directly, so that a save
+        that fails part-way leaves part of an archive in it (which
+        :func:`load` refuses).
 
     Raises
     ------
@@ -515,9 +730,13 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
         If a fitted estimator's training diverged, or a parameter its network
         was built from changed since it was fitted.
 
+    OSError
+        If the file cannot be written; a file it replaces is left whole.
+
     See Also
     --------
     load : Load an estimator saved by this function.
+    skae.callbacks.Checkpoint : Save an estimator while it trains.
 
     Notes
     -----
@@ -566,9 +785,13 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
         return folders[id(inner)]
 
     _add_entries(entries, estimator, "", nested)
-    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for member, payload in entries.items():
-            archive.writestr(member, payload)
+    # The header first: a reader of a file cut short still learns from it
+    # that a manifest should close the file.
+    members = {PARAMS_FILE: entries.pop(PARAMS_FILE), **entries}
+    if isinstance(file, str | os.PathLike):
+        _replace_atomically(file, partial(_write_archive, members=members))
+    else:
+        _write_archive(file, members)
 
 
 def load(file: str | os.PathLike | IO[bytes], *, classes=(), networks=()):
@@ -609,8 +832,11 @@ def load(file: str | os.PathLike | IO[bytes], *, classes=(), networks=()):
     ------
     ValueError
         If the file is not a skae file, was written by a newer version of
-        skae, names a class that is not a skae estimator, or is damaged
-        (including weights that do not fit its parameters).
+        skae, names a class that is not a skae estimator, is incomplete or
+        changed (its manifest is missing, or a member is missing, cut,
+        changed or not listed in it), or is damaged (including weights that
+        do not fit its parameters). Files written before skae had manifests
+        load unchecked.
 
     See Also
     --------
@@ -652,6 +878,8 @@ def _load(file: str | os.PathLike | IO[bytes], classes: dict, callables: dict):
             raise ValueError("Not a valid skae file: it has duplicate entries.")
         if PARAMS_FILE not in names:
             raise ValueError(f"Not a skae file: it has no {PARAMS_FILE}.")
+        if MANIFEST_FILE in names:
+            _check_manifest(archive)
         nested: dict[str, Any] = {}
 
         def resolve(folder):
@@ -666,6 +894,90 @@ def _load(file: str | os.PathLike | IO[bytes], classes: dict, callables: dict):
             return nested[folder]
 
         return _read(archive, "", classes, callables, resolve)
+
+
+def _check_manifest_named(manifest: Any, names: set[str]) -> None:
+    """Refuse a file whose header names a manifest that it does not hold."""
+    if manifest != MANIFEST_FILE:
+        raise ValueError(
+            f"Not a valid skae file: its {PARAMS_FILE} names {manifest!r} as its "
+            f"manifest, not {MANIFEST_FILE}."
+        )
+    if MANIFEST_FILE not in names:
+        raise ValueError(
+            f"This skae file is incomplete: it has no {MANIFEST_FILE}, which "
+            "skae.save writes last, so its writing stopped part-way (a full disk, "
+            "a killed process) or the file was cut since. Save the model again."
+        )
+
+
+def _is_sha256(value: Any) -> bool:
+    """Whether `value` is a SHA-256 digest in lowercase hexadecimal."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+
+
+def _check_manifest(archive: zipfile.ZipFile) -> None:
+    """Refuse an archive whose members disagree with its manifest.
+
+    Each member must be listed, with its exact size and SHA-256, and each
+    listed member must be there. The members are read in chunks, and never
+    past the size the manifest gives them.
+    """
+    manifest = json.loads(archive.read(MANIFEST_FILE))
+    listed = manifest.get("members") if isinstance(manifest, dict) else None
+    entries_ok = isinstance(listed, dict) and all(
+        isinstance(entry, dict)
+        and entry.keys() == {"size", "sha256"}
+        and isinstance(entry["size"], int)
+        and entry["size"] >= 0
+        and _is_sha256(entry["sha256"])
+        for entry in listed.values()
+    )
+    if not (entries_ok and isinstance(manifest.get("fitted"), bool)):
+        raise ValueError(
+            f"Not a valid skae file: its {MANIFEST_FILE} is not a skae manifest."
+        )
+    present = set(archive.namelist()) - {MANIFEST_FILE}
+    missing = sorted(listed.keys() - present)
+    if missing:
+        raise ValueError(
+            f"This skae file is incomplete: {', '.join(missing)}, listed in its "
+            f"{MANIFEST_FILE}, is missing."
+        )
+    extra = sorted(present - listed.keys())
+    if extra:
+        raise ValueError(
+            f"This skae file was changed after it was written: {', '.join(extra)} "
+            f"is not listed in its {MANIFEST_FILE}."
+        )
+    for name, entry in listed.items():
+        digest, size = hashlib.sha256(), 0
+        with archive.open(name) as member:
+            while size <= entry["size"]:
+                chunk = member.read(1 << 20)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                size += len(chunk)
+        if size != entry["size"]:
+            held = "more than" if size > entry["size"] else "only"
+            raise ValueError(
+                f"This skae file is damaged: its {name} holds {held} "
+                f"{min(size, entry['size'])} bytes, where its {MANIFEST_FILE} says "
+                f"{entry['size']}: it was cut or changed after it was written."
+            )
+        if digest.hexdigest() != entry["sha256"]:
+            raise ValueError(
+                f"This skae file is damaged: its {name} does not match the SHA-256 "
+                f"checksum in its {MANIFEST_FILE}, so it was changed after it was "
+                "written."
+            )
+    if manifest["fitted"] != (FITTED_FILE in present):
+        raise ValueError(
+            f"This skae file is damaged: its {MANIFEST_FILE} says the estimator "
+            f"was {'' if manifest['fitted'] else 'not '}fitted, and it holds "
+            f"{'no' if manifest['fitted'] else 'a'} {FITTED_FILE}."
+        )
 
 
 def _read(
@@ -690,6 +1002,8 @@ def _read(
             f"This file has format version {header['format_version']}, newer "
             f"than the {FORMAT_VERSION} this skae reads: upgrade skae."
         )
+    if not folder and "manifest" in header:
+        _check_manifest_named(header["manifest"], names)
     cls = classes.get(header.get("class"))
     if cls is None:
         raise ValueError(
@@ -715,7 +1029,10 @@ def _read(
     for name, value in fitted.items():
         _check_attribute_name(estimator, name)
         setattr(estimator, name, value)
+    resume = None
+    if folder + RESUME_FILE in names:
+        resume = json.loads(archive.read(folder + RESUME_FILE))
     device = _load_device(estimator.device)
     version = header.get("format_version", 0)
-    _restore_net(estimator, fitted, tensors, groups, history, device, version)
+    _restore_net(estimator, fitted, tensors, groups, history, device, version, resume)
     return estimator

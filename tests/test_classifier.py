@@ -238,7 +238,12 @@ def test_classifier_keyboard_interrupt_in_the_first_epoch(
         return train_step_single(self, batch, **fit_params)
 
     monkeypatch.setattr(Net, "train_step_single", interrupt)
-    clf = _make_classifier(early_stopping=early_stopping).fit(X, y)
+    clf = _make_classifier(early_stopping=early_stopping)
+    # The classifier has no warm_start to continue with.
+    with pytest.warns(UserWarning, match=r"after 0 of .* Save it with") as record:
+        clf.fit(X, y)
+    (stopped,) = [w for w in record if "Training was stopped" in str(w.message)]
+    assert stopped.filename == __file__
     assert clf.n_iter_ == 0
     assert clf.loss_curve_ == []
     assert clf.best_loss_ is None

@@ -19,6 +19,7 @@ numpydoc_validation = pytest.importorskip("numpydoc.validate")
 # Public submodules whose functions and classes are documented on their own
 # (skae.datasets.load_mnist, ...). Those not written yet are skipped.
 PUBLIC_SUBMODULES = [
+    "skae.callbacks",
     "skae.datasets",
     "skae.model_selection",
     "skae.plotting",
@@ -82,12 +83,21 @@ def _public_objects():
             elif inspect.isclass(obj):
                 yield path, "class"
                 for method in sorted(dir(obj)):
-                    if method.startswith("_"):
+                    if method.startswith("_") or _from_skorch(obj, method):
                         continue
                     if isinstance(inspect.getattr_static(obj, method), property):
                         yield f"{path}.{method}", "property"
                     elif callable(getattr(obj, method)):
                         yield f"{path}.{method}", "method"
+
+
+def _from_skorch(cls, name):
+    """Whether `cls` inherits its attribute `name` from skorch, whose
+    docstrings are skorch's (not in numpydoc's format)."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass.__module__.startswith("skorch")
+    return False
 
 
 def _filter_errors(errors, kind):
@@ -119,6 +129,9 @@ def test_docstring_public_objects_found():
         name = f"skae.{estimator.__name__}"
         assert {name, f"{name}.fit", f"{name}.encoder_"} <= paths
     assert {"skae.datasets.load_mnist", "skae.datasets.load_fashion_mnist"} <= paths
+    checkpoint = "skae.callbacks.Checkpoint"
+    assert {checkpoint, f"{checkpoint}.on_epoch_end"} <= paths
+    assert f"{checkpoint}.on_batch_end" not in paths  # skorch's
 
 
 # A shared entry missing from one class (a renamed parameter, say) would

@@ -7,8 +7,10 @@ import gc
 import io
 import math
 import pickle
+import signal
 import subprocess
 import sys
+import threading
 import tracemalloc
 import warnings
 from pathlib import Path
@@ -27,7 +29,12 @@ from skae import AutoencoderTransformer, DenoisingAutoencoder
 from skae._registry import AUTOENCODERS
 from tests.conftest import FAST_PARAMS
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    # Interrupting is the point of many tests here; those that check the
+    # warning catch it themselves.
+    pytest.mark.filterwarnings("ignore:Training was stopped by:UserWarning"),
+]
 
 # Values per inference batch in the memory tests: a small fraction of the data,
 # so that a whole-array copy would stand out.
@@ -178,9 +185,9 @@ def test_training_data_uploads_only_in_memory_arrays(tmp_path, monkeypatch):
 def test_keyboard_interrupt_leaves_usable_estimator(X_lowrank):
     """Check that Ctrl-C ends fit cleanly and warm_start resumes from there."""
     params = {**FAST_PARAMS, "max_iter": 10}
-    estimator = AutoencoderTransformer(**params, callbacks=[InterruptAtEpoch(2)]).fit(
-        X_lowrank
-    )
+    estimator = AutoencoderTransformer(**params, callbacks=[InterruptAtEpoch(2)])
+    with pytest.warns(UserWarning, match=r"KeyboardInterrupt \(Ctrl-C\) after 2 of"):
+        estimator.fit(X_lowrank)
     assert estimator.n_iter_ == 2
     assert len(estimator.loss_curve_) == 2
     # Interrupted after 2 epochs is the same as trained for 2 epochs.
@@ -193,6 +200,109 @@ def test_keyboard_interrupt_leaves_usable_estimator(X_lowrank):
     assert estimator.n_iter_ == 5
     assert estimator.loss_curve_[:2] == reference.loss_curve_
     assert not np.array_equal(estimator.transform(X_lowrank), Z)
+
+
+def _skip_unless_sigterm_is_ours_to_handle():
+    """Skip where fit would not handle SIGTERM: outside the main thread, or
+    where a handler is installed (raising SIGTERM then could end the run)."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("fit handles SIGTERM in the main thread only")
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        pytest.skip("SIGTERM has a handler in this test run")
+
+
+class SendSigterm(Callback):
+    """Send this process SIGTERM at the end of epoch `epoch`, and again when
+    training ends, checking first that fit handles it."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def _send(self):
+        # Without fit's handler, SIGTERM would end the test run.
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        signal.raise_signal(signal.SIGTERM)
+
+    def on_epoch_end(self, net, **kwargs):
+        """Send SIGTERM at the end of epoch `epoch`."""
+        if len(net.history) == self.epoch:
+            self._send()
+
+    def on_train_end(self, net, **kwargs):
+        """Send SIGTERM again while training ends."""
+        self._send()
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_sigterm_stops_fit_as_ctrl_c_does(early_stopping, X_lowrank):
+    """Check that SIGTERM during fit ends training as Ctrl-C does, says so and
+    what the estimator keeps, ignores a second SIGTERM while training ends, and
+    puts the default action back."""
+    _skip_unless_sigterm_is_ours_to_handle()
+    params = {**FAST_PARAMS, "max_iter": 10, "early_stopping": early_stopping}
+    estimator = AutoencoderTransformer(**params, callbacks=[SendSigterm(3)])
+    kept = "the weights of its best epoch" if early_stopping else "the weights it"
+    message = f"SIGTERM after 3 of the 10 .* keeps {kept}.* warm_start=True"
+    with pytest.warns(UserWarning, match=message) as record:
+        estimator.fit(X_lowrank)
+    (stopped,) = [w for w in record if "Training was stopped" in str(w.message)]
+    assert stopped.filename == __file__  # the call to fit
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert estimator.n_iter_ == 3
+    reference = AutoencoderTransformer(**{**params, "max_iter": 3}).fit(X_lowrank)
+    assert_array_equal(estimator.transform(X_lowrank), reference.transform(X_lowrank))
+
+
+def test_sigterm_is_handled_only_while_fitting_in_the_main_thread(X_lowrank):
+    """Check that fit handles SIGTERM only while it trains, in the main
+    thread, and only where SIGTERM has its default action."""
+    _skip_unless_sigterm_is_ours_to_handle()
+    seen = []
+
+    class Look(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    estimator = AutoencoderTransformer(**FAST_PARAMS, callbacks=[Look()])
+    estimator.fit(X_lowrank)
+    assert callable(seen[-1])
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    def own_handler(signum, frame):
+        """Someone else's handler."""
+
+    signal.signal(signal.SIGTERM, own_handler)
+    try:
+        estimator.fit(X_lowrank)
+        assert seen[-1] is own_handler
+        assert signal.getsignal(signal.SIGTERM) is own_handler
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    thread = threading.Thread(target=estimator.fit, args=(X_lowrank,))
+    thread.start()
+    thread.join()
+    assert seen[-1] is signal.SIG_DFL
+    assert estimator.n_iter_ == FAST_PARAMS["max_iter"]
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, DenoisingAutoencoder])
+def test_training_split_into_calls_is_one_call(Estimator, X_lowrank):
+    """Check that 6 epochs trained in one fit, in warm-started fits of 2 and 4
+    epochs, or in 6 partial_fit calls draw the same batches (and noise), and
+    so end on the same weights."""
+    params = {**FAST_PARAMS, "max_iter": 6}
+    whole = Estimator(**params).fit(X_lowrank)
+    split = Estimator(**{**params, "max_iter": 2, "warm_start": True})
+    split.fit(X_lowrank).set_params(max_iter=4).fit(X_lowrank)
+    steps = Estimator(**params)
+    for _ in range(6):
+        steps.partial_fit(X_lowrank)
+    for estimator in (split, steps):
+        assert estimator.loss_curve_ == whole.loss_curve_
+        assert_array_equal(estimator.transform(X_lowrank), whole.transform(X_lowrank))
+        for key, value in whole.module_.state_dict().items():
+            assert torch.equal(estimator.module_.state_dict()[key], value), key
 
 
 @pytest.mark.parametrize("Interrupt", [InterruptOnGradients, InterruptOnBatchEnd])
@@ -219,7 +329,8 @@ def test_keyboard_interrupt_mid_epoch_restores_the_best_weights(X_lowrank):
     params = {**FAST_PARAMS, "max_iter": 10, "early_stopping": True}
     # 180 training rows in batches of 32: step 14 is in the third epoch.
     estimator = AutoencoderTransformer(**params, callbacks=[InterruptOnGradients(14)])
-    estimator.fit(X_lowrank)
+    with pytest.warns(UserWarning, match="keeps the weights of its best epoch so far"):
+        estimator.fit(X_lowrank)
     assert estimator.n_iter_ == len(estimator.validation_scores_) == 2
     reference = AutoencoderTransformer(**{**params, "max_iter": 2}).fit(X_lowrank)
     assert estimator.best_loss_ == reference.best_loss_
@@ -321,6 +432,38 @@ def test_on_train_end_sees_whole_epochs_only(X_lowrank):
     last_epoch = _callback(estimator, _RaiseIn).last_epoch_
     assert last_epoch["epoch"] == 2
     assert "train_loss" in last_epoch
+
+
+class EpochRecorder(Callback):
+    """Record the epochs it sees end."""
+
+    def initialize(self):
+        """Start a new record."""
+        self.epochs_ = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        """Record the epoch."""
+        self.epochs_.append(len(net.history))
+
+
+def test_callbacks_set_between_warm_fits_take_effect(X_lowrank):
+    """Check that a warm-started fit trains with the callbacks set before it:
+    unchanged ones keep their state, new ones replace them, and the objects
+    passed are never changed."""
+    recorder = EpochRecorder()
+    params = {**FAST_PARAMS, "max_iter": 2, "warm_start": True}
+    estimator = AutoencoderTransformer(**params, callbacks=[recorder]).fit(X_lowrank)
+    estimator.fit(X_lowrank)
+    assert _callback(estimator, EpochRecorder).epochs_ == [1, 2, 3, 4]
+    other = EpochRecorder()
+    estimator.set_params(callbacks=[other]).fit(X_lowrank)
+    assert _callback(estimator, EpochRecorder).epochs_ == [5, 6]
+    assert not hasattr(recorder, "epochs_")
+    assert not hasattr(other, "epochs_")
+    estimator.set_params(callbacks=None).fit(X_lowrank)
+    assert not any(isinstance(cb, EpochRecorder) for _, cb in estimator.net_.callbacks_)
+    assert estimator.n_iter_ == 8
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])

@@ -4,6 +4,7 @@
 
 import io
 import json
+import os
 import pathlib
 import pickle
 import sys
@@ -76,16 +77,26 @@ def _fit_fast(Estimator, X, **params):
     return Estimator(**{**FAST_PARAMS, **params}).fit(X)
 
 
-def _rewrite_member_bytes(path, member, edit):
+def _rewrite_member_bytes(path, member, edit, *, manifest=True):
     """Rewrite the zip file at `path`, with `member`'s bytes through `edit`
-    (an `edit` returning None removes the member)."""
+    (an `edit` returning None removes the member).
+
+    The manifest is rewritten to match, as whoever makes a file by hand would,
+    so that the checks behind it are reached; ``manifest=False`` leaves it as
+    it was.
+    """
     with zipfile.ZipFile(path) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
     contents[member] = edit(contents[member])
+    contents = {k: v for k, v in contents.items() if v is not None}
+    if manifest and _persistence.MANIFEST_FILE in contents:
+        del contents[_persistence.MANIFEST_FILE]
+        contents[_persistence.MANIFEST_FILE] = _persistence._dumps(
+            _persistence._manifest(contents)
+        )
     with zipfile.ZipFile(path, "w") as archive:
         for name, payload in contents.items():
-            if payload is not None:
-                archive.writestr(name, payload)
+            archive.writestr(name, payload)
 
 
 def _rewrite_member(path, member, edit):
@@ -171,11 +182,13 @@ def test_save_writes_json_and_safetensors(X_lowrank, tmp_path):
     path = tmp_path / "model.skae"
     save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
     with zipfile.ZipFile(path) as archive:
-        assert sorted(archive.namelist()) == [
+        # The header first, the manifest last.
+        assert archive.namelist() == [
+            "params.json",
             "fitted.json",
             "history.json",
-            "params.json",
             "weights.safetensors",
+            "manifest.json",
         ]
         header = json.loads(archive.read("params.json"))
     assert header["class"] == "AutoencoderTransformer"
@@ -550,6 +563,230 @@ def test_load_refuses_files_that_are_not_skae(tmp_path):
         load(path)
 
 
+# The members of a fitted autoencoder's file, in the order they are written.
+MEMBERS = ["params.json", "fitted.json", "history.json", "weights", "manifest.json"]
+
+
+def _fail_at(monkeypatch, member, error):
+    """Make the zip writer raise `error` when it writes `member` ("weights"
+    stands for either weights file)."""
+    writestr = zipfile.ZipFile.writestr
+
+    def failing(self, name, *args, **kwargs):
+        if name == member or (member == "weights" and name.startswith("weights.")):
+            raise error
+        return writestr(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing)
+
+
+@pytest.mark.parametrize(
+    "error", [OSError(28, "No space left on device"), KeyboardInterrupt("stop")]
+)
+@pytest.mark.parametrize("member", MEMBERS)
+def test_save_failing_at_a_member_leaves_the_old_file(
+    member, error, X_lowrank, tmp_path, monkeypatch
+):
+    """Check that a save that fails while writing any member, a full disk or
+    Ctrl-C, leaves the file it was replacing whole, and no other file."""
+    path = tmp_path / "model.skae"
+    old = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    save(old, path)
+    old_bytes = path.read_bytes()
+    new = AutoencoderTransformer(**{**FAST_PARAMS, "random_state": 1}).fit(X_lowrank)
+    _fail_at(monkeypatch, member, error)
+    with pytest.raises(type(error), match=str(error.args[-1])):
+        save(new, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == old_bytes
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skae"]
+    _assert_same_fit(load(path), old, X_lowrank)
+    # Without the failure, the new model replaces it.
+    save(new, path)
+    _assert_same_fit(load(path), new, X_lowrank)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skae"]
+
+
+@pytest.mark.parametrize("step", ["fsync", "replace"])
+def test_save_failing_to_sync_or_replace_leaves_the_old_file(
+    step, X_lowrank, tmp_path, monkeypatch
+):
+    """Check that a save whose flush to the disk or final swap fails leaves
+    the old file whole, and no temporary file behind."""
+    path = tmp_path / "model.skae"
+    old = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    save(old, path)
+    old_bytes = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, step, fail)
+    with pytest.raises(OSError, match="Input/output error"):
+        save(AutoencoderTransformer(**FAST_PARAMS), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == old_bytes
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skae"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and links")
+def test_save_replaces_a_file_keeping_its_permissions(X_lowrank, tmp_path):
+    """Check that saving over a file keeps its permissions, and writes through
+    a symbolic link as open() would."""
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS), path)
+    path.chmod(0o640)
+    link = tmp_path / "link.skae"
+    link.symlink_to(path)
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), link)
+    assert link.is_symlink()
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert hasattr(load(path), "net_")
+    new = tmp_path / "new.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS), new)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert new.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0,
+    reason="POSIX permissions, which root bypasses",
+)
+def test_save_refuses_a_file_open_could_not_write(tmp_path):
+    """Check that saving over a read-only file is refused, as open() would,
+    although replacing it needs only the folder's permission."""
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS), path)
+    path.chmod(0o440)
+    with pytest.raises(PermissionError, match="Permission denied"):
+        save(AutoencoderTransformer(3), path)
+    assert load(path).n_components == FAST_PARAMS["n_components"]
+
+
+def test_save_to_a_file_object_failing_part_way_is_refused_by_load(
+    X_lowrank, monkeypatch
+):
+    """Check that a save to a file object that fails part-way, which cannot
+    be atomic, leaves an archive that load refuses instead of reading an
+    unfitted estimator from it (the first member alone)."""
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    buffer = io.BytesIO()
+    _fail_at(monkeypatch, "fitted.json", OSError(28, "No space left on device"))
+    with pytest.raises(OSError, match="No space left"):
+        save(estimator, buffer)
+    with zipfile.ZipFile(buffer) as archive:
+        assert archive.namelist() == ["params.json"]
+    with pytest.raises(ValueError, match=r"incomplete: it has no manifest\.json"):
+        load(buffer)
+
+
+def _cut(payload):
+    """The first half of `payload`."""
+    return payload[: len(payload) // 2]
+
+
+def _change_a_byte(payload):
+    """`payload` with its last byte changed, of the same size."""
+    return payload[:-1] + bytes([payload[-1] ^ 1])
+
+
+def _drop(payload):
+    """Remove the member."""
+    return None
+
+
+def _edit_manifest(edit):
+    """A damage that rewrites the manifest's JSON through `edit`."""
+    return "manifest.json", lambda payload: json.dumps(edit(json.loads(payload)))
+
+
+@pytest.mark.parametrize(
+    "member, edit, message",
+    [
+        ("weights.safetensors", _cut, r"weights\.safetensors holds only \d+ bytes"),
+        ("history.json", _cut, r"history\.json holds only \d+ bytes"),
+        ("history.json", _change_a_byte, r"history\.json does not match the SHA-256"),
+        ("params.json", _change_a_byte, r"params\.json does not match the SHA-256"),
+        ("fitted.json", _drop, r"fitted\.json, listed in its manifest\.json, is"),
+        ("manifest.json", _drop, r"incomplete: it has no manifest\.json"),
+        (*_edit_manifest(lambda data: [data]), "is not a skae manifest"),
+        (
+            *_edit_manifest(lambda data: {**data, "fitted": False}),
+            r"says the estimator was not fitted, and it holds a fitted\.json",
+        ),
+        (
+            *_edit_manifest(
+                lambda data: {
+                    **data,
+                    "members": {
+                        **data["members"],
+                        "fitted.json": {**data["members"]["fitted.json"], "size": 1},
+                    },
+                }
+            ),
+            r"fitted\.json holds more than 1 bytes, where its manifest\.json says 1",
+        ),
+    ],
+    ids=[
+        "cut-weights",
+        "cut-history",
+        "changed-history",
+        "changed-header",
+        "missing-member",
+        "missing-manifest",
+        "manifest-not-a-dict",
+        "manifest-fitted-flag",
+        "manifest-size",
+    ],
+)
+def test_load_refuses_a_file_that_disagrees_with_its_manifest(
+    member, edit, message, X_lowrank, tmp_path
+):
+    """Check that a member cut, changed or missing, or a damaged manifest,
+    gets a ValueError naming the member, in a file that is a valid zip."""
+    pytest.importorskip("safetensors")
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    _rewrite_member_bytes(path, member, edit, manifest=False)
+    with pytest.raises(ValueError, match=message):
+        load(path)
+
+
+def test_load_refuses_members_added_after_the_manifest(X_lowrank, tmp_path):
+    """Check that a member the manifest does not list is refused by name."""
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank), path)
+    _add_member(path, "notes.txt", b"hello")
+    with pytest.raises(ValueError, match=r"notes\.txt is not listed in its manifest"):
+        load(path)
+
+
+def test_load_refuses_a_header_naming_another_manifest(X_lowrank, tmp_path):
+    """Check that a header naming a manifest other than manifest.json is refused."""
+    path = tmp_path / "model.skae"
+    save(AutoencoderTransformer(**FAST_PARAMS), path)
+    _rewrite_member(path, "params.json", lambda data: {**data, "manifest": "x.json"})
+    with pytest.raises(ValueError, match=r"names 'x\.json' as its manifest"):
+        load(path)
+
+
+def test_load_reads_a_file_without_a_manifest_as_before(X_lowrank, tmp_path):
+    """Check that a file of the format without a manifest (skae 0.1.0's: no
+    manifest.json, no mention of it in the header) loads as before."""
+    path = tmp_path / "model.skae"
+    estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
+    save(estimator, path)
+    _rewrite_member_bytes(path, "manifest.json", _drop)
+
+    def without_manifest(data):
+        del data["manifest"]
+        return data
+
+    _rewrite_member(path, "params.json", without_manifest)
+    _assert_same_fit(load(path), estimator, X_lowrank)
+
+
 def test_load_cuda_model_without_cuda(X_lowrank, tmp_path, monkeypatch):
     """Check that a model saved with device='cuda' loads on the CPU without CUDA."""
     estimator = AutoencoderTransformer(**FAST_PARAMS).fit(X_lowrank)
@@ -679,7 +916,7 @@ def test_save_load_unfitted_classifier_without_autoencoder(tmp_path):
     path = tmp_path / "model.skae"
     save(AutoencoderClassifier(freeze_encoder=True, unlabeled_label="?"), path)
     with zipfile.ZipFile(path) as archive:
-        assert archive.namelist() == ["params.json"]
+        assert archive.namelist() == ["params.json", "manifest.json"]
     loaded = load(path)
     assert loaded.autoencoder is None
     _assert_same_params(
@@ -706,7 +943,7 @@ def test_save_load_classifier_writes_nested_autoencoders(X_lowrank, tmp_path):
             "history.json",
             "weights.safetensors",
         )
-    } | {"autoencoder/params.json"}
+    } | {"autoencoder/params.json", "manifest.json"}
     assert header["params"]["autoencoder"] == {"__estimator__": "autoencoder/"}
     assert fitted["autoencoder_"] == {"__estimator__": "autoencoder_/"}
 
@@ -897,6 +1134,8 @@ def test_load_reads_files_of_format_1_to_the_same_outputs(path):
     finally:
         sys.path.remove(str(FORMAT_V1))
     X, _ = make_files.data()
+    with zipfile.ZipFile(path) as archive:
+        assert "manifest.json" not in archive.namelist()  # the format without one
     expected = np.load(FORMAT_V1 / "outputs.npz")
     estimator = load(path)
     for method, value in make_files.outputs(estimator, X).items():

@@ -8,6 +8,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
 
+from skae._engine.runtime import epoch_seed, seed_generators
+
 
 def plain_module(net: NeuralNet) -> torch.nn.Module:
     """The net's module, unwrapped from accelerate's wrappers if it has any."""
@@ -15,6 +17,34 @@ def plain_module(net: NeuralNet) -> torch.nn.Module:
     if accelerator is None:
         return net.module_
     return accelerator.unwrap_model(net.module_)
+
+
+def training_device(net: NeuralNet) -> torch.device:
+    """The device the net trains on (accelerate's, if it has an accelerator)."""
+    accelerator = getattr(net, "accelerator", None)
+    if accelerator is not None:
+        return accelerator.device
+    return torch.device(net.device)
+
+
+class EpochSeed(Callback):
+    """Seed torch's generators at the start of each epoch, from `seed` and the
+    epoch's index in the history (see :func:`~skae._engine.runtime.epoch_seed`).
+
+    An epoch then draws the same batches and noise whichever training call
+    runs it: the first, a warm-started one, or one that resumes a checkpoint.
+    The estimator trains under a forked RNG, so the global state is untouched.
+    It must come before any callback that draws random numbers.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_epoch_begin(self, net, **kwargs):
+        """Seed the generators for the epoch the history just started."""
+        seed_generators(
+            epoch_seed(self.seed, len(net.history) - 1), training_device(net)
+        )
 
 
 class EarlyStopping(Callback):
@@ -34,7 +64,19 @@ class EarlyStopping(Callback):
     training, as in MLP: it ends on the best weights of all calls, which it
     starts from, and gets `patience` epochs to improve on them. Only skorch's
     public callback API is used.
+
+    A model saved during a training call (a checkpoint) holds the weights the
+    call would end on if it ended then (:meth:`model_weights`), and what
+    continuing that very call needs (:meth:`resume_state`): the misses so far
+    and, where they differ, the current weights. A loaded checkpoint hands
+    them back (:meth:`resume_from`), and its next training call goes on from
+    there as if never stopped.
     """
+
+    # Between on_train_begin and on_train_end: a training call is under way.
+    _training = False
+    # A training call to continue at the next on_train_begin (resume_from).
+    _resume = None
 
     def __init__(
         self,
@@ -66,6 +108,13 @@ class EarlyStopping(Callback):
         if self.load_best and self.best_epoch_ is not None:
             # The last call ended on the best weights so far: these.
             self._keep_weights()
+        resume, self._resume = self._resume, None
+        if resume is not None:
+            # A call saved before it ended goes on: its misses, its weights.
+            self.misses_ = resume["misses"]
+            if resume["weights"] is not None:
+                plain_module(net).load_state_dict(resume["weights"])
+        self._training = True
 
     def on_epoch_end(self, net, **kwargs):
         """Keep the weights of a new lowest loss; count misses and stop."""
@@ -87,6 +136,7 @@ class EarlyStopping(Callback):
         epoch whose loss diverged leaves nothing behind once they are
         restored, so it is dropped from the history too.
         """
+        self._training = False
         if self.load_best and self._weights is not None:
             last = net.history[-1] if net.history else {}
             diverged = any(
@@ -105,6 +155,47 @@ class EarlyStopping(Callback):
             if diverged:
                 del net.history[-1]
         self._state = self._weights = None
+
+    def model_weights(self, net: NeuralNet) -> dict[str, torch.Tensor]:
+        """The weights of the model a training call ending now would leave.
+
+        During a call under `load_best`, the best weights so far; otherwise
+        the module's.
+        """
+        if self._training and self.load_best and self._weights is not None:
+            return self._weights
+        return plain_module(net).state_dict()
+
+    def resume_state(self, net: NeuralNet) -> dict | None:
+        """What continuing the training call under way needs, beyond the model
+        (:meth:`model_weights`), the optimizer state and the history.
+
+        A dict of ``misses`` (epochs in a row without improvement in this
+        call) and ``weights`` (the module's current weights where they are
+        not the model's, else None). None between training calls: the next
+        call starts afresh, unless one was handed over by :meth:`resume_from`
+        and not trained since.
+        """
+        if not self._training:
+            return self._resume
+        weights = None
+        if self.load_best and self.best_epoch_ != len(net.history):
+            weights = plain_module(net).state_dict()
+        return {"misses": self.misses_, "weights": weights}
+
+    def resume_from(self, state: dict) -> None:
+        """Continue, at the next training call, the call that `state` (from
+        :meth:`resume_state`) describes; the module holds its model weights."""
+        self._resume = state
+
+    def training_state(self) -> dict:
+        """What a training call that fails must put back (see
+        :meth:`restore_training_state`): a resumed call not yet trained."""
+        return {"resume": self._resume}
+
+    def restore_training_state(self, state: dict) -> None:
+        """Put back what :meth:`training_state` copied."""
+        self._resume = state["resume"]
 
     @property
     def stopped(self) -> bool:

@@ -13,6 +13,7 @@ tested with are pinned in ``pyproject.toml``.
 
 import contextlib
 import copy
+import operator
 import warnings
 from collections.abc import Callable
 
@@ -136,19 +137,57 @@ class Net(NeuralNet):
     # not yet: training is under way and must be ended.
     _training = False
 
+    #: Whether ``on_train_end`` is being notified because an error ended
+    #: training (the error is passed on after it): a callback that saves the
+    #: model at the end of training should not save this one, which the
+    #: estimator is about to discard.
+    ending_on_error = False
+
+    # The estimator's callbacks as last passed to `use_callbacks`, and the
+    # deep copies of them that the net trains with, after its own.
+    _callbacks_passed: tuple = ()
+    _callbacks_copied: tuple = ()
+
+    def use_callbacks(self, callbacks) -> None:
+        """Train with deep copies of the estimator's `callbacks`, after the net's own.
+
+        Called before each training call. The copies are made again only when
+        `callbacks` holds other objects than those passed last: a callback
+        keeps its state over warm-started calls, and callbacks set with
+        ``set_params`` between them take effect. The objects passed are never
+        changed (skorch initialises callbacks in place).
+        """
+        passed = tuple(callbacks or ())
+        if len(passed) == len(self._callbacks_passed) and all(
+            map(operator.is_, passed, self._callbacks_passed)
+        ):
+            return
+        own = list(self.callbacks or [])
+        own = own[: len(own) - len(self._callbacks_copied)]
+        self._callbacks_passed = passed
+        self._callbacks_copied = tuple(copy.deepcopy(list(passed)))
+        self.callbacks = [*own, *self._callbacks_copied]
+        if self.initialized_:
+            self.initialize_callbacks()
+
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train (see skorch's docstring); end training alike on Ctrl-C or an error.
 
         skorch ends training quietly on ``KeyboardInterrupt``, notifying the
         callbacks' ``on_train_end`` (early stopping restores the best weights
         there), but not after another error. Here training ends the same way
-        after an error raised while it was under way, which is then passed on.
+        after an error raised while it was under way, which is then passed on;
+        meanwhile :attr:`ending_on_error` is true.
         """
         try:
             super().partial_fit(X, y, classes, **fit_params)
         except BaseException:  # SystemExit too; skorch already caught Ctrl-C
             if self._training:
-                self.notify("on_train_end", X=X, y=y)
+                self.ending_on_error = True
+                try:
+                    self.notify("on_train_end", X=X, y=y)
+                finally:
+                    self.ending_on_error = False
             raise
         return self
 
@@ -255,12 +294,19 @@ class Net(NeuralNet):
         return {"loss": loss, "y_pred": y_pred}
 
     def training_state(self) -> dict:
-        """A copy of what training changes: weights, optimizer state, history."""
+        """A copy of what training changes: weights, optimizer state, history,
+        and the state of callbacks that have one to put back (a
+        ``training_state`` method)."""
         module = plain_module(self)
         return {
             "module": {k: v.detach().clone() for k, v in module.state_dict().items()},
             "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
             "n_epochs": len(self.history),
+            "callbacks": [
+                (callback, callback.training_state())
+                for _, callback in self.callbacks_
+                if hasattr(callback, "training_state")
+            ],
         }
 
     def restore_training_state(self, state: dict) -> None:
@@ -268,6 +314,8 @@ class Net(NeuralNet):
         plain_module(self).load_state_dict(state["module"])
         self.optimizer_.load_state_dict(state["optimizer"])
         del self.history[state["n_epochs"] :]
+        for callback, callback_state in state["callbacks"]:
+            callback.restore_training_state(callback_state)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The estimator's loss of a batch.

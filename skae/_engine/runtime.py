@@ -35,20 +35,44 @@ def broadcast_from_main(value, accelerator=None):
     return broadcast_object_list([value], from_process=0)[0]
 
 
+def _gpus(device: torch.device) -> list[int]:
+    """The indices of the GPUs whose generators training on `device` draws from."""
+    if device.type != "cuda":
+        return []
+    return [torch.cuda.current_device() if device.index is None else device.index]
+
+
+def seed_generators(seed: int, device: torch.device) -> None:
+    """Seed torch's generators that training on `device` draws from: the CPU's
+    and, on a GPU, that GPU's (``torch.manual_seed`` would seed every GPU's)."""
+    torch.default_generator.manual_seed(seed)
+    for gpu in _gpus(device):
+        torch.cuda.default_generators[gpu].manual_seed(seed)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of epoch `epoch` (counted from 0) of a network seeded `seed`.
+
+    Each epoch draws its batches and noise from a seed of its own, so that
+    training split into calls anywhere (a warm-started fit, a resumed
+    checkpoint) draws what one uninterrupted call draws. ``SeedSequence``
+    mixes the two numbers: no epoch of one network shares its seed with
+    another's (as ``seed + epoch`` would), nor with the initial weights.
+    """
+    state = np.random.SeedSequence([seed, epoch]).generate_state(1, np.uint64)
+    return int(state[0])
+
+
 @contextmanager
 def seeded(seed: int, device: torch.device) -> Iterator[None]:
     """Run the block with torch's RNG seeded, restoring the global state after.
 
-    Only the generators that are restored are seeded: the CPU's and, on a GPU,
-    that GPU's. ``torch.manual_seed`` would reseed every GPU's as well.
+    Only the generators that are restored are seeded (see
+    :func:`seed_generators`), and a block that seeds them again (each
+    epoch's start) leaves the global state untouched too.
     """
-    gpus = []
-    if device.type == "cuda":
-        gpus = [torch.cuda.current_device() if device.index is None else device.index]
-    with torch.random.fork_rng(devices=gpus):
-        torch.default_generator.manual_seed(seed)
-        for gpu in gpus:
-            torch.cuda.default_generators[gpu].manual_seed(seed)
+    with torch.random.fork_rng(devices=_gpus(device)):
+        seed_generators(seed, device)
         yield
 
 

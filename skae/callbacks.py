@@ -1,0 +1,185 @@
+"""Callbacks for the `callbacks` parameter of the skae autoencoders."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import os
+from numbers import Integral
+
+from skorch.callbacks import Callback
+
+from skae._engine.session import estimator_in_training
+from skae._persistence import _check_savable_during_training, _save_during_training
+
+__all__ = ["Checkpoint"]
+
+
+class Checkpoint(Callback):
+    """Save the estimator to a file while it trains, to resume a fit that dies.
+
+    A skorch callback for the `callbacks` parameter of the skae autoencoders.
+    At the end of every `every`-th epoch (and of the epochs `monitor` marks,
+    if set), it writes the estimator with :func:`skae.save`, as a fit ending
+    then would leave it: the file loads with :func:`skae.load` like any
+    saved model. Each save replaces the file atomically, so it always holds
+    one whole checkpoint, even if the process is killed while saving.
+
+    Unlike skorch's own :class:`skorch.callbacks.Checkpoint`, which writes the
+    net's torch state, the file holds the whole estimator, with what
+    continuing its training needs: the optimizer state, the training history,
+    the count of epochs without improvement and, under early stopping, the
+    current weights as well as the best ones. A loaded checkpoint fitted with
+    ``warm_start=True`` and `max_iter` set to the epochs that were left
+    (``max_iter - n_iter_``) trains on exactly as the interrupted fit would
+    have: on a CPU, it ends on the same weights, bit for bit. Pass a
+    checkpoint in its `callbacks` again to keep saving.
+
+    Read more in the :ref:`User Guide <checkpoints>`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write (a ``.skae`` suffix is customary). Each save
+        replaces it.
+
+    every : int, default=1
+        Save at the end of each epoch whose number (counted over all training
+        calls, as `n_iter_`) is a multiple of `every`.
+
+    monitor : str, default=None
+        A key of the training history: save only at the end of epochs where
+        its value is true (and whose number is a multiple of `every`), such
+        as ``"valid_loss_best"``, an epoch of the lowest validation loss so
+        far under ``early_stopping=True``, or ``"train_loss_best"``. With
+        None, the file is also written when training ends (when it completes,
+        stops on a plateau, or is stopped by Ctrl-C or SIGTERM, but not when
+        an error ends it), so that it holds the estimator as the fit leaves it.
+
+    See Also
+    --------
+    skae.save : Save an estimator; what each checkpoint does.
+    skae.load : Load an estimator, a checkpoint among others.
+    skorch.callbacks.Checkpoint : Save a skorch net's parameters.
+
+    Notes
+    -----
+    The file stores None for the estimator's `callbacks` and `accelerator`
+    parameters, which hold objects of the run rather than the model (this
+    checkpoint among them), and leaves out `reconstruction_error_`, computed
+    on the training data only once a fit ends. Everything else, the
+    parameters (an int or None `random_state` only) and the fitted
+    attributes, is as after a fit stopped at that epoch.
+
+    Resuming repeats the interrupted fit exactly because each epoch draws its
+    batches and noise from the seed and its own index. An epoch cut short by
+    Ctrl-C or SIGTERM is not in the history, but its updates are in the
+    weights saved when training ends: resuming from that file continues
+    training, not bit for bit. Under early stopping, that last file holds
+    the best weights, which training goes on from, as after any warm-started
+    fit.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer, load
+    >>> from skae.callbacks import Checkpoint
+    >>> X = load_digits().data[:200].astype("float32") / 16
+    >>> path = os.path.join(tempfile.mkdtemp(), "fit.skae")
+    >>> ae = AutoencoderTransformer(
+    ...     4, max_iter=4, random_state=0, callbacks=[Checkpoint(path, every=2)]
+    ... ).fit(X)
+    >>> resumed = load(path)
+    >>> resumed.n_iter_, resumed.callbacks
+    (4, None)
+    """
+
+    def __init__(self, path, *, every=1, monitor=None):
+        self.path = path
+        self.every = every
+        self.monitor = monitor
+
+    def initialize(self):
+        """Check the parameters.
+
+        Returns
+        -------
+        self : object
+            The callback.
+        """
+        if not isinstance(self.path, str | os.PathLike):
+            raise TypeError(
+                f"Checkpoint's path must be a str or path-like; got {self.path!r}."
+            )
+        if not (
+            isinstance(self.every, Integral)
+            and not isinstance(self.every, bool)
+            and self.every >= 1
+        ):
+            raise ValueError(
+                f"Checkpoint's every must be a positive int; got {self.every!r}."
+            )
+        if not (self.monitor is None or isinstance(self.monitor, str)):
+            raise TypeError(
+                f"Checkpoint's monitor must be a str or None; got {self.monitor!r}."
+            )
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        """Check that the estimator can be saved, before it trains.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The estimator's net.
+
+        **kwargs : dict
+            Ignored.
+        """
+        _check_savable_during_training(estimator_in_training(net))
+
+    def on_epoch_end(self, net, **kwargs):
+        """Save the estimator if this epoch is one to save.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The estimator's net.
+
+        **kwargs : dict
+            Ignored.
+        """
+        row = net.history[-1]
+        if len(net.history) % self.every:
+            return
+        if self.monitor is not None:
+            if self.monitor not in row:
+                raise ValueError(
+                    f"Checkpoint's monitor={self.monitor!r} is not in the "
+                    f"training history, whose keys are {', '.join(sorted(row))}."
+                )
+            if not row[self.monitor]:
+                return
+        self._save(net)
+
+    def on_train_end(self, net, **kwargs):
+        """Save the estimator as training leaves it.
+
+        Nothing is saved if `monitor` is set, or if an error ended training.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The estimator's net.
+
+        **kwargs : dict
+            Ignored.
+        """
+        if self.monitor is None and not getattr(net, "ending_on_error", False):
+            self._save(net)
+
+    def _save(self, net):
+        """Save the estimator that `net` trains (on one process only)."""
+        accelerator = getattr(net, "accelerator", None)
+        if accelerator is not None and not accelerator.is_main_process:
+            return
+        _save_during_training(estimator_in_training(net), self.path)
