@@ -705,12 +705,14 @@ def save(estimator, file: str | os.PathLike | IO[bytes]) -> None:
 
     Parameters
     ----------
-    estimator : AutoencoderTransformer, DenoisingAutoencoder, \
-            SparseAutoencoder, VariationalAutoencoder or AutoencoderClassifier
-        The estimator to save, fitted or not. Its parameters must be plain
-        data: `callbacks` must be None and `random_state` an int or None. A
-        classifier's `autoencoder` must be None or a skae autoencoder,
-        possibly in a :class:`~sklearn.frozen.FrozenEstimator`.
+    estimator : skae estimator
+        The estimator to save, fitted or not: any of skae's estimators (every
+        class on the :ref:`API page <api>`) or a kind derived from a skae
+        autoencoder. Its parameters must be plain data: `callbacks` must be
+        None and `random_state` an int or None; a `network` of the user's is
+        stored by its qualified name (see :func:`load`). A classifier's
+        `autoencoder` must be None or a skae autoencoder, possibly in a
+        :class:`~sklearn.frozen.FrozenEstimator`.
 
     file : str, path-like or file-like object
         Where to write the zip archive (a ``.skae`` or ``.zip`` suffix is
@@ -822,8 +824,7 @@ def load(file: str | os.PathLike | IO[bytes], *, classes=(), networks=()):
 
     Returns
     -------
-    estimator : AutoencoderTransformer, DenoisingAutoencoder, \
-            SparseAutoencoder, VariationalAutoencoder or AutoencoderClassifier
+    estimator : skae estimator
         The estimator, fitted if it was fitted when saved. Its `transform`,
         `predict` and `predict_proba` return exactly what the saved
         estimator's did.
