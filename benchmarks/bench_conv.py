@@ -4,7 +4,7 @@ Every autoencoder trains until a wall-clock budget is spent (5 minutes by
 default), not for a number of epochs: on a CPU the budget, not the network,
 limits how far a convolutional network gets, so the comparison is the one a
 user with that budget makes. The budget is a skorch callback passed through
-the estimators' public ``callbacks`` parameter (:class:`WallTimeBudget`): it
+the estimators' public ``callbacks`` parameter (:class:`skae.callbacks.TimeBudget`): it
 ends training, as Ctrl-C does, when the next epoch would overrun, and can
 anneal the learning rate on a cosine over the epochs the budget is expected
 to hold.
@@ -48,7 +48,6 @@ others already in the output file.
 import argparse
 import copy
 import json
-import math
 import statistics
 import time
 import warnings
@@ -58,11 +57,11 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
-from skorch.callbacks import Callback
 
 import skae
 from benchmarks import compare, report
 from benchmarks.provenance import load_average, record_header
+from skae.callbacks import TimeBudget
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "results" / "conv.json"
@@ -103,53 +102,6 @@ PROBE_BUDGET = 45.0
 
 # Speed part: rows, epochs and timed repeats of each method.
 SPEED_ROWS, SPEED_EPOCHS, SPEED_REPEATS = 20_000, 5, 3
-
-
-class WallTimeBudget(Callback):
-    """End training before a wall-clock budget runs out; optionally anneal.
-
-    After each epoch, training ends (by ``KeyboardInterrupt``, which skae
-    treats as a clean stop that keeps the weights) when another epoch as long
-    as the last one would overrun `seconds`, counted from the start of
-    training, with `reserve` epochs' time kept for what ``fit`` does after
-    training (the pass that measures ``reconstruction_error_``, a third of an
-    epoch). With `cosine`, the learning rate of each epoch follows a cosine
-    from its initial value towards 0 over the epochs the budget is expected to
-    hold: the epochs done plus those that the remaining time holds at the
-    last epoch's pace, re-estimated after every epoch, so that a machine that
-    slows down still ends near the bottom of the cosine.
-    """
-
-    def __init__(self, seconds, cosine=False, reserve=0.5):
-        self.seconds = seconds
-        self.cosine = cosine
-        self.reserve = reserve
-
-    def on_train_begin(self, net, **kwargs):
-        """Start the clock; remember the initial learning rates."""
-        self.start_ = time.perf_counter()
-        self.epochs_ = 0
-        self.initial_lr_ = [group["lr"] for group in net.optimizer_.param_groups]
-
-    def on_epoch_begin(self, net, **kwargs):
-        """Note when the epoch starts."""
-        self.epoch_start_ = time.perf_counter()
-
-    def on_epoch_end(self, net, **kwargs):
-        """Stop when the next epoch would overrun; set the next learning rate."""
-        now = time.perf_counter()
-        self.epochs_ += 1
-        last = now - self.epoch_start_
-        remaining = self.seconds - (now - self.start_) - self.reserve * last
-        if last > remaining:
-            raise KeyboardInterrupt  # skorch's way of ending training quietly
-        if self.cosine:
-            expected = self.epochs_ + math.floor(remaining / last)
-            factor = 0.5 * (1 + math.cos(math.pi * self.epochs_ / expected))
-            for group, lr in zip(
-                net.optimizer_.param_groups, self.initial_lr_, strict=True
-            ):
-                group["lr"] = lr * factor
 
 
 def make_data(*, quick=False, n_train=None, random_state=SEED):
@@ -203,7 +155,7 @@ def make_estimator(model, n_components, *, budget, cosine=COSINE, params=None):
         # and tol=0 stops only a run that no longer improves at all.
         max_iter=1000,
         tol=0.0,
-        callbacks=[("budget", WallTimeBudget(budget, cosine=cosine))],
+        callbacks=[("budget", TimeBudget(budget, cosine=cosine))],
         random_state=SEED,
     )
 

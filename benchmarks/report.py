@@ -730,7 +730,7 @@ def _conv_setting(record):
         f"Fashion-MNIST: {data['n_train']:,} training and {data['n_test']:,} test "
         f"images in [0, 1]. Each autoencoder trains until "
         f"{results['budget_seconds']:.0f} s of wall time are spent "
-        f"(`benchmarks.bench_conv.WallTimeBudget`, passed as `callbacks`), with "
+        f"(`skae.callbacks.TimeBudget`, passed as `callbacks`), with "
         f"{schedule}; the convolutional ones with {params}, `max_iter=1000` "
         f"and `tol=0` (so that the budget ends training), every other "
         f"parameter at its default; PCA at the same k in the same run. MLP rows: "

@@ -2,15 +2,17 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import math
 import os
-from numbers import Integral
+import time
+from numbers import Integral, Real
 
 from skorch.callbacks import Callback
 
-from skae._engine.session import estimator_in_training
+from skae._engine.session import estimator_in_training, stop_training
 from skae._persistence import _check_savable_during_training, _save_during_training
 
-__all__ = ["Checkpoint"]
+__all__ = ["Checkpoint", "TimeBudget"]
 
 
 class Checkpoint(Callback):
@@ -183,3 +185,132 @@ class Checkpoint(Callback):
         if accelerator is not None and not accelerator.is_main_process:
             return
         _save_during_training(estimator_in_training(net), self.path)
+
+
+class TimeBudget(Callback):
+    """End training before a wall-clock budget runs out.
+
+    Optionally, the learning rate is annealed over the epochs the budget
+    holds. A skorch callback for the `callbacks` parameter of every skae estimator.
+    After each epoch, training ends when another epoch as long as the last
+    one would overrun `seconds`, counted from the start of the training call,
+    keeping `reserve` epochs' time for what `fit` does after training (the
+    pass that measures ``reconstruction_error_`` costs about a third of an
+    epoch). The estimator then keeps the weights it reached (under
+    ``early_stopping``, its best ones) with no warning: a budget is a
+    planned end. `max_iter` still caps the epochs.
+
+    With `cosine`, each epoch's learning rate follows a cosine from
+    `learning_rate_init` towards 0 over the epochs the budget is expected to
+    hold: the epochs done plus those that the remaining time holds at the
+    last epoch's pace, estimated again after every epoch, so that training
+    ends near the bottom of the cosine even when the machine slows down. A
+    schedule that knows its horizon lowers the final error of a budgeted fit
+    (measured in ``benchmarks/bench_conv.py``).
+
+    Read more in the :ref:`User Guide <performance>`.
+
+    Parameters
+    ----------
+    seconds : float
+        The wall-clock budget of each training call (each `fit`, or each
+        `partial_fit`), in seconds.
+
+    cosine : bool, default=False
+        Whether to anneal the learning rate over the budget.
+
+    reserve : float, default=0.5
+        Epochs' worth of time kept for the work `fit` does after training.
+
+    See Also
+    --------
+    Checkpoint : Save the estimator while it trains.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.callbacks import TimeBudget
+    >>> X = load_digits().data / 16
+    >>> ae = AutoencoderTransformer(
+    ...     4, max_iter=1000, callbacks=[TimeBudget(2.0)], random_state=0
+    ... ).fit(X)
+    >>> ae.n_iter_ < 1000
+    True
+    """
+
+    def __init__(self, seconds, *, cosine=False, reserve=0.5):
+        self.seconds = seconds
+        self.cosine = cosine
+        self.reserve = reserve
+
+    def initialize(self):
+        """Check the parameters.
+
+        Returns
+        -------
+        self : object
+            The callback.
+        """
+        if not isinstance(self.seconds, Real) or not self.seconds > 0:
+            raise ValueError(
+                f"TimeBudget's seconds must be a positive number; got {self.seconds!r}."
+            )
+        if not isinstance(self.reserve, Real) or self.reserve < 0:
+            raise ValueError(
+                f"TimeBudget's reserve must be a number >= 0; got {self.reserve!r}."
+            )
+        return super().initialize()
+
+    def on_train_begin(self, net, **kwargs):
+        """Start the clock; remember the initial learning rates.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The estimator's net.
+
+        **kwargs : dict
+            Ignored.
+        """
+        self.start_ = time.perf_counter()
+        self.epochs_ = 0
+        self.initial_lr_ = [group["lr"] for group in net.optimizer_.param_groups]
+
+    def on_epoch_begin(self, net, **kwargs):
+        """Note when the epoch starts.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The estimator's net.
+
+        **kwargs : dict
+            Ignored.
+        """
+        self.epoch_start_ = time.perf_counter()
+
+    def on_epoch_end(self, net, **kwargs):
+        """Stop when the next epoch would overrun; set the next learning rate.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The estimator's net.
+
+        **kwargs : dict
+            Ignored.
+        """
+        now = time.perf_counter()
+        self.epochs_ += 1
+        last = now - self.epoch_start_
+        remaining = self.seconds - (now - self.start_) - self.reserve * last
+        if last > remaining:
+            stop_training(net, f"its time budget of {self.seconds:g} s")
+        if self.cosine:
+            expected = self.epochs_ + math.floor(remaining / last)
+            factor = 0.5 * (1 + math.cos(math.pi * self.epochs_ / expected))
+            for group, lr in zip(
+                net.optimizer_.param_groups, self.initial_lr_, strict=True
+            ):
+                group["lr"] = lr * factor

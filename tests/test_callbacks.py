@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from skorch.callbacks import Callback
 
 from skae import AutoencoderImputer, AutoencoderTransformer, load, save
 from skae._registry import AUTOENCODERS
-from skae.callbacks import Checkpoint
+from skae.callbacks import Checkpoint, TimeBudget
 from tests.conftest import FAST_PARAMS
 from tests.test_persistence import (
     _edit_tensors,
@@ -309,3 +311,31 @@ def test_load_refuses_a_damaged_resume_state(damage, message, X_lowrank, tmp_pat
     damage(path)
     with pytest.raises(ValueError, match=message):
         load(path)
+
+
+def test_time_budget_ends_training_quietly_within_budget():
+    """Check that TimeBudget ends a fit before its budget with no warning, and
+    that its cosine lowers the learning rate towards 0 by the end."""
+    X = np.random.RandomState(0).rand(300, 8).astype(np.float32)
+    budget = TimeBudget(0.5, cosine=True)
+    ae = AutoencoderTransformer(
+        **{**FAST_PARAMS, "max_iter": 100_000, "tol": 0.0},
+        callbacks=[("budget", budget)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        start = time.perf_counter()
+        ae.fit(X)
+        seconds = time.perf_counter() - start
+    assert 1 < ae.n_iter_ < 100_000
+    assert seconds < 5  # the budget, plus validation and the final pass
+    lr = ae.net_.optimizer_.param_groups[0]["lr"]
+    assert lr < 0.5 * ae.learning_rate_init
+
+
+def test_time_budget_refuses_a_budget_that_is_not_positive():
+    """Check the error for a budget of no time."""
+    X = np.random.RandomState(0).rand(30, 4)
+    ae = AutoencoderTransformer(**FAST_PARAMS, callbacks=[TimeBudget(0)])
+    with pytest.raises(ValueError, match="seconds must be a positive number"):
+        ae.fit(X)

@@ -31,6 +31,8 @@ class TrainingCall:
         self.estimator = estimator
         # Whether SIGTERM asked the call to stop.
         self.terminated = False
+        # Why a callback ended the call on purpose (a time budget), if one did.
+        self.stop_reason: str | None = None
 
     def warn_if_cut_short(self, *, epochs_run: int, epochs: int, stopped: bool):
         """Warn that the call ended before its `epochs`, and say what the
@@ -40,7 +42,7 @@ class TrainingCall:
         Training ends early without an error only on ``KeyboardInterrupt``:
         Ctrl-C, SIGTERM (see :func:`training`), or a callback raising it.
         """
-        cut_short = epochs_run < epochs and not stopped
+        cut_short = epochs_run < epochs and not (stopped or self.stop_reason)
         if not (cut_short or self.terminated):
             return
         estimator = self.estimator
@@ -117,6 +119,17 @@ def training(estimator: Any) -> Iterator[TrainingCall]:
         if installed:
             signal.signal(sigterm, signal.SIG_DFL)
         _CURRENT.reset(token)
+
+
+def stop_training(net: NeuralNet, reason: str) -> None:
+    """End the training call that runs `net` on purpose, for `reason`.
+
+    Raises ``KeyboardInterrupt``, skorch's way of ending training quietly;
+    the call then ends without the warning of one cut short.
+    """
+    estimator_in_training(net)
+    _CURRENT.get().stop_reason = reason
+    raise KeyboardInterrupt(reason)
 
 
 def estimator_in_training(net: NeuralNet) -> Any:
