@@ -557,3 +557,19 @@ def test_random_init_is_a_plain_mlp(ReconstructionEstimator, X_lowrank):
     ae = _fit(ReconstructionEstimator, X_lowrank, init="random", max_iter=30)
     assert isinstance(ae.encoder_, torch.nn.Sequential)
     assert ae.loss_curve_[-1] < 0.5 * ae.loss_curve_[0]
+
+
+@pytest.mark.parametrize("shape", [(300, 20), (15, 40)], ids=["tall", "wide"])
+def test_principal_axes_match_the_svd(shape):
+    """Check that the PCA start's axes (from the Gram matrix for tall data)
+    are the SVD's leading right singular vectors, up to sign."""
+    from skae._autoencoder_base import principal_axes
+
+    rng = np.random.RandomState(0)
+    X = torch.from_numpy(rng.normal(size=shape) * np.linspace(3, 0.1, shape[1]))
+    centered = (X - X.mean(dim=0)).float()
+    axes = principal_axes(centered)
+    _, _, Vt = torch.linalg.svd(centered, full_matrices=False)
+    k = min(shape) // 2
+    cosines = (axes[:k] * Vt[:k]).sum(dim=1).abs()
+    assert_allclose(cosines.numpy(), 1, atol=1e-4)
