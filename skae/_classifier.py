@@ -118,7 +118,9 @@ class AutoencoderClassifier(ClassifierMixin, _BaseNeuralEstimator):
 
     batch_size : int, default=256
         Size of the minibatches of labeled rows. Fewer labeled rows than
-        `batch_size` make a single, smaller batch.
+        `batch_size` make a single, smaller batch, so that with a few hundred
+        labels each epoch is one step: pass a smaller size (64, say) for
+        more steps per epoch.
 
     learning_rate_init : float, default=1e-3
         Learning rate of the Adam optimizer for the head.

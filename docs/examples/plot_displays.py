@@ -69,7 +69,11 @@ vae.fit(X_train)
 # -1 marks the unlabeled rows; the frozen autoencoder is used as it is.
 rng = np.random.RandomState(0)
 y_semi = np.where(rng.uniform(size=len(y_train)) < 0.2, y_train, -1)
-clf = AutoencoderClassifier(FrozenEstimator(ae), early_stopping=True, random_state=0)
+# About 270 labeled rows: batches of 64 give several steps an epoch (the default
+# 256 would give one).
+clf = AutoencoderClassifier(
+    FrozenEstimator(ae), batch_size=64, early_stopping=True, random_state=0
+)
 clf.fit(X_train, y_semi)
 
 # %%
