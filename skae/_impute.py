@@ -468,9 +468,13 @@ class AutoencoderImputer(_BaseAutoencoder):
         )
 
     def _loss(self, module, output, X, *, training):
-        """Mean squared error on the observed values, standardised; in
-        validation, on the values hidden from the network only."""
-        X_reconstructed, _, missing, target = output
+        """Mean squared error on the observed values of the clean batch `X`,
+        standardised; in validation, on the values hidden from the network
+        only."""
+        X_reconstructed, _, missing = output
+        # From the clean batch: the module read it with values hidden, and
+        # those are the values it must learn to fill in.
+        target = module.standardize(X)
         scored = ~torch.isnan(target)
         if not training:
             scored &= missing

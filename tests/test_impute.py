@@ -78,8 +78,7 @@ def test_impute_never_learns_from_missing_entries(low_rank):
     X_batch = torch.from_numpy(X_missing[:16].astype(np.float32))
     X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
     module = reference.module_
-    target = module.standardize(X_batch)
-    output = (X_reconstructed, None, torch.isnan(X_batch), target)
+    output = (X_reconstructed, None, torch.isnan(X_batch))
     reference._loss(module, output, X_batch, training=True).backward()
     gradient = X_reconstructed.grad.numpy()
     assert (gradient[missing[:16]] == 0).all()
@@ -189,7 +188,7 @@ def test_impute_validation_scores_only_hidden_values(low_rank):
     hidden[:, :3] = ~torch.isnan(X_batch[:, :3])
     X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
     module = imputer.module_
-    output = (X_reconstructed, None, hidden, module.standardize(X_batch))
+    output = (X_reconstructed, None, hidden)
     imputer._loss(module, output, X_batch, training=False).backward()
     gradient = X_reconstructed.grad.numpy()
     assert (gradient[~hidden.numpy()] == 0).all()
@@ -306,3 +305,20 @@ def test_impute_starts_from_the_gaussian_fill(low_rank):
         np.mean((SimpleImputer().fit_transform(X_missing) - X)[missing] ** 2)
     )
     assert error < 0.05 * mean_error
+
+
+def test_impute_hidden_values_are_training_targets(low_rank, fitted):
+    """Check that training scores the values it hides from the network: the
+    loss has a gradient with respect to their reconstructions."""
+    X, _, _ = low_rank
+    X_batch = torch.from_numpy(X[:64].astype(np.float32))
+    module = fitted.module_
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        X_hidden = fitted._corrupt(X_batch)
+    hidden = torch.isnan(X_hidden)
+    X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
+    output = (X_reconstructed, None, hidden)
+    fitted._loss(module, output, X_batch, training=True).backward()
+    assert hidden.any()
+    assert (X_reconstructed.grad[hidden] != 0).all()

@@ -30,8 +30,8 @@ class MaskedAutoencoder(nn.Module):
 
     ``forward`` is the training and validation pass; it returns the
     reconstruction in standardised units (in which the imputer's loss weighs
-    features as the scaling says), the codes, where the input had missing
-    values, and the standardised input to compare with. In evaluation mode (the
+    features as the scaling says), the codes, and where the input had missing
+    values. In evaluation mode (the
     validation pass) it first hides a fixed, seeded fraction
     `validation_mask_fraction` of the values, the same at every epoch, so that
     the validation loss measures how well held-out values are filled in.
@@ -114,15 +114,15 @@ class MaskedAutoencoder(nn.Module):
 
     def forward(
         self, X: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Standardised reconstruction, codes, missing-value mask of the input
-        (after hiding values for validation in evaluation mode), and the
-        standardised `X` that the reconstruction is compared with."""
-        target = self.standardize(X)
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Standardised reconstruction, codes, and the missing-value mask of
+        the input (after hiding values for validation in evaluation mode).
+        The loss compares the reconstruction with the standardised clean
+        rows: in training, `X` is already corrupted, its hidden values NaN."""
         if not self.training:
             X = self.hide_for_validation(X)
         X_reconstructed, Z = self.inner(self.inputs(X))
-        return X_reconstructed[:, : self.n_features], Z, torch.isnan(X), target
+        return X_reconstructed[:, : self.n_features], Z, torch.isnan(X)
 
     def encode(self, X: torch.Tensor) -> torch.Tensor:
         """The codes of rows with gaps."""
