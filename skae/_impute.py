@@ -4,16 +4,24 @@
 
 from dataclasses import KW_ONLY, dataclass
 from numbers import Real
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from skae._autoencoder_base import _BaseAutoencoder
-from skae._compat import Interval, StrOptions, _check_feature_names_in
+from skae._compat import (
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _get_output_config,
+)
 from skae._engine.callbacks import plain_module
+from skae._engine.runtime import make_seed
 from skae._modules.masked import MaskedAutoencoder
 
 # The Gaussian fill is fitted on at most this many randomly chosen rows: its
@@ -22,9 +30,115 @@ from skae._modules.masked import MaskedAutoencoder
 FILL_ROWS = 2_000
 
 
+# With sample_posterior, the missing values of a row are drawn in at most
+# this many rounds, each given the values drawn before (see
+# MaskedAutoencoder.draw): a round per value for rows of few missing values,
+# the chain rule exactly; batches of values for rows of many (images).
+DRAW_ROUNDS = 16
+
+
 def _never(estimator):
     """An imputer has no inverse transform."""
     return False
+
+
+def _categorical_mask(X, categorical_features):
+    """Which columns of `X` are categorical (a boolean mask), or None for none."""
+    columns = getattr(X, "columns", None)
+    if categorical_features is None:
+        return None
+    if isinstance(categorical_features, str):  # "from_dtype"
+        if columns is None or not hasattr(X, "dtypes"):
+            return None
+        mask = np.array([isinstance(t, pd.CategoricalDtype) for t in X.dtypes])
+        return mask if mask.any() else None
+    shape = X.shape if hasattr(X, "iloc") else np.asarray(X).shape
+    if len(shape) != 2:
+        return None  # validate_data says what is wrong
+    n_features = shape[1]
+    features = np.asarray(categorical_features)
+    if features.size == 0:
+        return None
+    mask = np.zeros(n_features, dtype=bool)
+    if features.dtype.kind == "b":
+        if features.shape != (n_features,):
+            raise ValueError(
+                f"categorical_features as a boolean mask needs one entry per "
+                f"feature: {n_features}, got {features.size}."
+            )
+        mask[:] = features
+    elif features.dtype.kind in "iu":
+        if features.min() < 0 or features.max() >= n_features:
+            raise ValueError(
+                f"categorical_features holds indices out of range for "
+                f"{n_features} features: {features.tolist()}."
+            )
+        mask[features] = True
+    elif features.dtype.kind in "UO" and all(isinstance(f, str) for f in features):
+        if columns is None:
+            raise ValueError(
+                "categorical_features names features, but X has no feature "
+                "names: pass indices or a boolean mask instead."
+            )
+        names = [str(name) for name in columns]
+        unknown = sorted(set(map(str, features)) - set(names))
+        if unknown:
+            raise ValueError(
+                f"categorical_features names {unknown}, which are not features "
+                f"of X; its features are {names}."
+            )
+        mask[np.isin(names, features)] = True
+    else:
+        raise ValueError(
+            "categorical_features must be 'from_dtype', None, or an array-like "
+            f"of bool, int or str; got {categorical_features!r}."
+        )
+    return mask if mask.any() else None
+
+
+def _column(X, j):
+    """Column `j` of a DataFrame or an array."""
+    return X.iloc[:, j] if hasattr(X, "iloc") else X[:, j]
+
+
+def _missing(column, missing_values):
+    """Where a column of any dtype holds a missing value."""
+    missing = np.asarray(pd.isna(column), dtype=bool)
+    if not (isinstance(missing_values, float) and np.isnan(missing_values)):
+        missing |= np.asarray(column == missing_values, dtype=bool)
+    return missing
+
+
+def _fit_categories(column, missing, name):
+    """The categories of a column: its dtype's for a pandas categorical one,
+    else its observed values, sorted (as OrdinalEncoder's)."""
+    if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
+        return column.cat.categories.to_numpy()
+    observed = np.asarray(column)[~missing]
+    try:
+        return np.unique(observed)
+    except TypeError as exc:
+        raise TypeError(
+            f"The categories of feature {name} cannot be sorted ({exc}): give "
+            "its values one type, e.g. all str."
+        ) from exc
+
+
+def _encode_column(column, missing, categories, name):
+    """A column's category codes as floats, NaN where missing; refuse values
+    that are not among `categories`."""
+    values = np.asarray(column, dtype=object)
+    codes = pd.Index(categories).get_indexer(values).astype(np.float64)
+    unknown = (codes < 0) & ~missing
+    if unknown.any():
+        values = sorted({str(v) for v in values[unknown]})
+        raise ValueError(
+            f"Found unknown categories {values[:5]} in feature {name}: an "
+            "imputer leaves observed values as they are, so it only takes the "
+            "categories seen at fit."
+        )
+    codes[missing] = np.nan
+    return codes
 
 
 @dataclass(eq=False, repr=False)
@@ -179,7 +293,41 @@ class AutoencoderImputer(_BaseAutoencoder):
     missing_values : int or float, default=np.nan
         The placeholder for the missing values, as in
         :class:`~sklearn.impute.SimpleImputer`. Other placeholders than NaN
-        are turned into NaN before training and imputation.
+        are turned into NaN before training and imputation. In categorical
+        features, None, NaN and pandas' missing values are missing too.
+
+    categorical_features : array-like of {bool, int, str} or "from_dtype" \
+            or None, default="from_dtype"
+        The categorical features, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor`: a boolean
+        mask, indices, feature names (for data with feature names), or
+        ``"from_dtype"``, the columns of a pandas DataFrame of dtype
+        ``"category"`` (none for other inputs); None for none. Each
+        categorical feature is imputed with one of its categories (those of
+        its pandas dtype, else the values observed at fit, sorted as
+        :class:`~sklearn.preprocessing.OrdinalEncoder` sorts them): the
+        network reads its one-hot encoding and predicts its categories'
+        probabilities (a softmax head, trained by cross-entropy on the
+        observed categories). Categories may be strings or numbers; a
+        category not seen at fit raises an error at `transform`. See
+        `transform` for what it returns.
+
+    sample_posterior : bool, default=False
+        Whether `transform` draws each missing value from the model's
+        predictive distribution given the row's observed values, instead of
+        filling it with the likeliest value (the mean of a number, the most
+        probable category), as :class:`~sklearn.impute.IterativeImputer`'s
+        parameter of that name. The network then also learns, for each
+        number it fills, the variance of a Gaussian about its value, from the
+        squared errors of the values it hides (their negative
+        log-likelihood); categories are drawn from the softmax. Missing
+        values of a row are drawn one after another, each given the row's
+        observed and already drawn values (in batches on wide rows, see
+        Notes), so that they vary together as the data do. Draws are seeded
+        by `random_state`: an int gives the same draws at every call,
+        imputers with different seeds give different draws (multiple
+        imputation [3]_, whose analyses need the spread of the imputed
+        values, not only their best guesses).
 
     mask_fraction : float, default=0.2
         Average fraction of the observed values hidden (set missing) at random
@@ -242,6 +390,15 @@ class AutoencoderImputer(_BaseAutoencoder):
     empty_features_ : ndarray of shape (`n_features_in_`,)
         Whether each feature had no observed value at fit.
 
+    is_categorical_ : ndarray of shape (`n_features_in_`,) or None
+        Whether each feature is categorical (see `categorical_features`);
+        None when none is.
+
+    categories_ : list of ndarray or None
+        The categories of each categorical feature, in the order of the
+        features, as :class:`~sklearn.preprocessing.OrdinalEncoder`'s
+        attribute; None when no feature is categorical.
+
     indicator_features_ : ndarray of shape (n_indicator_features,) or None
         Indices of the features whose missing values are marked in the
         appended indicator columns (those with missing values at fit), when
@@ -254,20 +411,25 @@ class AutoencoderImputer(_BaseAutoencoder):
         The fitted torch module, in eval mode.
 
     encoder_ : torch.nn.Module
-        The fitted encoder. It reads ``2 * n_features_in_`` columns: the
-        standardised row with its missing values filled (see
-        `initial_strategy`), then its missing-value mask.
+        The fitted encoder. It reads twice as many columns as the row has
+        slots (a slot per number, a slot per category of each categorical
+        feature: ``n_features_in_`` without them): the standardised row with
+        its missing values filled (see `initial_strategy`), then its
+        missing-value mask.
 
     decoder_ : torch.nn.Module
-        The fitted decoder. Its first ``n_features_in_`` outputs are the
-        standardised values; the others are not trained.
+        The fitted decoder. Its first outputs, one per slot, are the
+        standardised values and the categories' logits; the others are the
+        log-variances of `sample_posterior`, trained only with it.
 
     n_iter_ : int
         Number of whole epochs trained.
 
     loss_curve_ : list of float
         Training loss at the end of each epoch: the mean squared error on the
-        observed values, in standardised units.
+        observed values, in standardised units (and the cross-entropy of the
+        observed categories; with `sample_posterior`, plus the negative
+        log-likelihood of the hidden values).
 
     validation_scores_ : list of float or None
         Negative validation loss at each epoch when `early_stopping` is True,
@@ -291,16 +453,36 @@ class AutoencoderImputer(_BaseAutoencoder):
     sklearn.impute.IterativeImputer : Imputation by regressing each feature
         on the others in turn.
     DenoisingAutoencoder : The masking autoencoder, as a transformer to codes.
+    sklearn.preprocessing.OrdinalEncoder : The codes of the categories.
 
     Notes
     -----
-    The loss is the mean squared error over the observed values of each
-    batch (hidden or not), in standardised units; hidden and missing values
-    enter the encoder filled (see `initial_strategy`), flagged by the mask. The
-    network is twice as wide at its input as the data, and its decoder
-    reconstructs the mask's columns too, unused. `score_samples` is the
-    negative of that error per row, without masking. The standardisation uses
-    at most 10,000 randomly chosen training rows.
+    The loss is the mean over the observed values of each batch (hidden or
+    not) of their squared error in standardised units, and of the
+    cross-entropy of the categories; hidden and missing values enter the
+    encoder filled (see `initial_strategy`), flagged by the mask. Each
+    categorical feature enters as its one-hot encoding (its slots),
+    standardised as numbers are. The network is twice as wide at its input
+    as the data's slots, and its decoder's outputs for the mask's columns
+    are the predictive log-variances of `sample_posterior`. `score_samples`
+    is the negative of that loss per row, without masking. The
+    standardisation uses at most 10,000 randomly chosen training rows.
+
+    Input with categorical features may be a DataFrame (pandas
+    categoricals, strings or numbers), a numeric array (categories coded as
+    numbers) or a numpy object array (categorical features given by index or
+    mask, None or NaN for missing values, the other features convertible to
+    float). `transform` returns a float array in the input's dtype when
+    every category is a number, else an object array of numbers and
+    categories; with ``set_output(transform="pandas")``, a DataFrame whose
+    categorical features are pandas categoricals of the fitted categories.
+
+    With `sample_posterior`, the missing values of a row are drawn in at
+    most 16 rounds, each of a random share of them given the values drawn
+    before: one value a round on rows with at most 16 missing values (a
+    draw from the joint distribution by the chain rule), and on wider rows
+    (images) several at once, each of those given the row but not each
+    other. Each round is a pass of the network.
 
     Early stopping (``early_stopping=True``, with a patience such as
     ``n_iter_no_change=50``) usually fills in better than the default plateau
@@ -318,6 +500,8 @@ class AutoencoderImputer(_BaseAutoencoder):
        autoencoders", PAKDD, 2018.
     .. [2] A. Ilin and T. Raiko, "Practical approaches to principal component
        analysis in the presence of missing values", JMLR, 2010.
+    .. [3] D. B. Rubin, "Multiple imputation for nonresponse in surveys",
+       Wiley, 1987.
 
     Examples
     --------
@@ -338,6 +522,8 @@ class AutoencoderImputer(_BaseAutoencoder):
     max_iter: int = 300
     n_iter_no_change: int = 30
     missing_values: float = np.nan
+    categorical_features: Any = "from_dtype"
+    sample_posterior: bool = False
     mask_fraction: float = 0.2
     scaling: str = "feature"
     initial_strategy: str = "auto"
@@ -347,6 +533,8 @@ class AutoencoderImputer(_BaseAutoencoder):
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
         "missing_values": [Real],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "sample_posterior": ["boolean"],
         "mask_fraction": [Interval(Real, 0, 1, closed="left")],
         "scaling": [StrOptions({"feature", "global"})],
         "initial_strategy": [StrOptions({"auto", "gaussian", "mean"})],
@@ -356,6 +544,8 @@ class AutoencoderImputer(_BaseAutoencoder):
 
     _network_params = (
         *_BaseAutoencoder._network_params,
+        "categorical_features",
+        "sample_posterior",
         "scaling",
         "initial_strategy",
     )
@@ -372,28 +562,35 @@ class AutoencoderImputer(_BaseAutoencoder):
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, n_features_out)
-            `X` with its missing values filled, in its dtype; features empty
-            at fit are dropped (or filled with 0 with `keep_empty_features`)
-            and the indicator columns appended with `add_indicator`.
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
+            `X` with its missing values filled, in its dtype, or an object
+            array when a categorical feature has categories that are not
+            numbers; with ``set_output(transform="pandas")``, a DataFrame
+            whose categorical features are pandas categoricals. Features
+            empty at fit are dropped (or filled with 0 with
+            `keep_empty_features`) and the indicator columns appended with
+            `add_indicator`. With `sample_posterior`, missing values are
+            drawn, not predicted.
         """
         check_is_fitted(self)
+        X_in = X
         X = self._validate_input(X, reset=False)
         missing = np.isnan(X)
         X_imputed = X.copy()
         rows = np.flatnonzero(missing.any(axis=1))
         if len(rows):
             X_rows = X[rows]
-            predicted = self._predict(self._reconstruct, X_rows)
+            fill = self._draw_function() if self.sample_posterior else self._reconstruct
+            predicted = self._predict(fill, X_rows)
             X_imputed[rows] = np.where(missing[rows], predicted, X_rows)
         if self.keep_empty_features:
             X_imputed[:, self.empty_features_] = 0
         else:
             X_imputed = X_imputed[:, ~self.empty_features_]
+        indicator = None
         if self.indicator_features_ is not None:
             indicator = missing[:, self.indicator_features_].astype(X.dtype)
-            X_imputed = np.hstack([X_imputed, indicator])
-        return X_imputed
+        return self._output(X_imputed, indicator, X_in)
 
     @available_if(_never)
     def inverse_transform(self, X):
@@ -434,16 +631,27 @@ class AutoencoderImputer(_BaseAutoencoder):
         return np.concatenate([kept, indicator])
 
     def _validate_input(self, X, *, reset, fitting=False):
-        """Validate `X` with missing values as NaN; at a first fit, note the
-        empty features and fit the indicator."""
+        """Validate `X` with missing values as NaN and categories as codes; at
+        a first fit, find the categorical features and their categories, note
+        the empty features and fit the indicator."""
         if sp.issparse(X):
             raise TypeError(
                 "AutoencoderImputer needs dense data; a sparse matrix was "
                 "passed. Convert it with X.toarray() if it fits in memory."
             )
+        if fitting and reset:
+            self.is_categorical_ = _categorical_mask(X, self.categorical_features)
+            self.categories_ = None
+        categorical = getattr(self, "is_categorical_", None)
+        if categorical is not None and np.shape(X)[1:] == categorical.shape:
+            # (Another width: validate_data below says what was expected.)
+            X = self._encode_categories(X, fit=fitting and reset)
         X = super()._validate_input(X, reset=reset, fitting=fitting)
         if not np.isnan(self.missing_values):
-            X = np.where(X == self.missing_values, np.nan, X)
+            placeholder = X == self.missing_values
+            if categorical is not None:  # codes, their placeholders already NaN
+                placeholder[:, categorical] = False
+            X = np.where(placeholder, np.nan, X)
         if fitting and reset:
             missing = np.isnan(X)
             self.empty_features_ = missing.all(axis=0)
@@ -452,34 +660,129 @@ class AutoencoderImputer(_BaseAutoencoder):
                 self.indicator_features_ = np.flatnonzero(missing.any(axis=0))
         return X
 
+    def _encode_categories(self, X, *, fit):
+        """`X` with each categorical feature's values replaced by their codes
+        (NaN where missing), as a DataFrame or a float array; at fit, find
+        each one's categories."""
+        if not hasattr(X, "iloc"):
+            X = np.asarray(X)
+            if X.dtype.kind in "biuf":
+                X_codes = X.astype(X.dtype if X.dtype.kind == "f" else np.float64)
+            else:
+                X_codes = np.empty(X.shape, dtype=np.float64)
+                for j in np.flatnonzero(~self.is_categorical_):
+                    X_codes[:, j] = self._numeric_column(X[:, j], j)
+        else:
+            X_codes = X.copy(deep=False)
+        categories = [] if fit else self.categories_
+        for i, j in enumerate(np.flatnonzero(self.is_categorical_)):
+            column = _column(X, j)
+            name = self._feature_name(X, j)
+            missing = _missing(column, self.missing_values)
+            if fit:
+                categories.append(_fit_categories(column, missing, name))
+            codes = _encode_column(column, missing, categories[i], name)
+            if hasattr(X_codes, "iloc"):
+                X_codes.isetitem(j, codes)
+            else:
+                X_codes[:, j] = codes
+        if fit:
+            self.categories_ = categories
+        return X_codes
+
+    def _numeric_column(self, column, j):
+        """A numeric feature of an object array as floats (missing as NaN)."""
+        column = np.where(pd.isna(column), np.nan, column)
+        try:
+            return column.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"AutoencoderImputer needs numbers in the features that are not "
+                f"categorical, but feature {j} has {exc}. Name the categorical "
+                "features in categorical_features."
+            ) from exc
+
+    @staticmethod
+    def _feature_name(X, j):
+        """How an error names feature `j`: its name, else its index."""
+        columns = getattr(X, "columns", None)
+        return repr(columns[j]) if columns is not None else str(j)
+
+    def _output(self, X_imputed, indicator, X_in):
+        """The filled codes as the categories, with the indicator columns, in
+        the container of the output (see `transform`)."""
+        categorical = getattr(self, "is_categorical_", None)
+        pieces = [X_imputed] if indicator is None else [X_imputed, indicator]
+        if categorical is None:
+            return np.hstack(pieces) if len(pieces) > 1 else X_imputed
+        kept = self.keep_empty_features | ~self.empty_features_
+        columns = {
+            int(np.sum(kept[:j])): categories
+            for j, categories in zip(
+                np.flatnonzero(categorical), self.categories_, strict=True
+            )
+            if kept[j] and len(categories)
+        }
+        if _get_output_config("transform", self)["dense"] == "pandas":
+            index = X_in.index if isinstance(X_in, pd.DataFrame) else None
+            frame = pd.DataFrame(np.hstack(pieces), index=index)
+            frame.columns = self.get_feature_names_out()
+            for j, categories in columns.items():
+                codes = X_imputed[:, j].astype(np.intp)
+                frame.isetitem(j, pd.Categorical.from_codes(codes, categories))
+            return frame
+        numeric = all(c.dtype.kind in "biuf" for c in columns.values())
+        X_out = np.hstack(pieces).astype(X_imputed.dtype if numeric else object)
+        for j, categories in columns.items():
+            X_out[:, j] = categories[X_imputed[:, j].astype(np.intp)]
+        return X_out
+
+    def _n_categories(self, n_features):
+        """The number of categories of each feature: 0 for a number (and for a
+        categorical feature without any, empty at fit)."""
+        counts = np.zeros(n_features, dtype=int)
+        categorical = getattr(self, "is_categorical_", None)
+        if categorical is not None:
+            counts[categorical] = [len(c) for c in self.categories_]
+        return counts.tolist()
+
     def _build_module(self, n_features):
-        """The network, on the row and its mask, behind the masking wrapper."""
-        inner = self._build_network(2 * n_features, self.n_components)
+        """The network, on the row's slots and their mask, behind the masking
+        wrapper."""
+        n_categories = self._n_categories(n_features)
+        n_slots = sum(max(k, 1) for k in n_categories)
+        inner = self._build_network(2 * n_slots, self.n_components)
         strategy = self.initial_strategy
         if strategy == "auto":
             local = getattr(inner, "local_structure", False)
             strategy = "mean" if local else "gaussian"
-        n_factors = min(self.n_components, n_features) if strategy == "gaussian" else 0
+        n_factors = min(self.n_components, n_slots) if strategy == "gaussian" else 0
         return MaskedAutoencoder(
             inner,
             n_features,
             n_factors=n_factors,
             validation_mask_fraction=self.mask_fraction,
+            n_categories=n_categories,
         )
 
     def _loss(self, module, output, X, *, training):
-        """Mean squared error on the observed values of the clean batch `X`,
-        standardised; in validation, on the values hidden from the network
-        only."""
-        X_reconstructed, _, missing = output
-        # From the clean batch: the module read it with values hidden, and
-        # those are the values it must learn to fill in.
-        target = module.standardize(X)
-        scored = ~torch.isnan(target)
-        if not training:
-            scored &= missing
-        squared = torch.where(scored, X_reconstructed - target, 0.0).square()
-        return squared.sum() / scored.sum().clamp_min(1)
+        """The mean loss of the observed values of the clean batch `X` (the
+        squared error of numbers, standardised, and the cross-entropy of
+        categories); in validation, of the values hidden from the network
+        only. With `sample_posterior`, plus the predictive distribution's
+        negative log-likelihood of the hidden numbers."""
+        values, _, missing, log_variance = output
+        target = module.targets(X)
+        observed = ~torch.isnan(target)
+        hidden = observed & missing
+        scored = observed if training else hidden
+        losses = module.entry_losses(values, target, scored)
+        loss = losses.sum() / scored.sum().clamp_min(1)
+        if not self.sample_posterior:
+            return loss
+        variance = module.variance_losses(values, log_variance, target, hidden)
+        variance = variance.sum() / hidden.sum().clamp_min(1)
+        return {"loss": loss + variance, "variance": variance}
 
     def _corrupt(self, X):
         """Hide random values (set them to NaN), a random fraction of each row.
@@ -497,8 +800,17 @@ class AutoencoderImputer(_BaseAutoencoder):
         """Also check that the network fits the data's rows alone (so that an
         error names their features, not the network's doubled input), and
         that early stopping has hidden values to score."""
-        with torch.device("meta"):
-            self._build_network(n_features, self.n_components)
+        n_slots = sum(max(k, 1) for k in self._n_categories(n_features))
+        try:
+            with torch.device("meta"):
+                self._build_network(n_slots, self.n_components)
+        except ValueError as exc:
+            if n_slots == n_features:
+                raise
+            raise ValueError(
+                f"{exc} With categorical features, the network reads {n_slots} "
+                f"columns, each category's one-hot column, not {n_features}."
+            ) from exc
         super()._check_params(n_features)
         if self.early_stopping and self.mask_fraction == 0:
             raise ValueError(
@@ -527,6 +839,20 @@ class AutoencoderImputer(_BaseAutoencoder):
         if self.init == "pca":
             self._init_from_pca(module.filled(sample))
 
+    def _draw_function(self):
+        """``function(module, X_batch)`` that draws the missing values of a
+        batch, from a generator seeded by `random_state` (see `transform`)."""
+        seed = make_seed(self.random_state)
+        generators = {}
+
+        def draw(module, X):
+            if X.device not in generators:
+                generators[X.device] = torch.Generator(X.device).manual_seed(seed)
+            n_rounds = min(DRAW_ROUNDS, int(torch.isnan(X).sum(dim=1).max()))
+            return module.draw(X, generators[X.device], n_rounds=max(n_rounds, 1))
+
+        return draw
+
     @staticmethod
     def _reconstruct(module, X):
         """Reconstructions of a batch with gaps, in the data's units."""
@@ -534,12 +860,12 @@ class AutoencoderImputer(_BaseAutoencoder):
 
     @staticmethod
     def _negative_errors(module, X):
-        """Per-row negative mean squared error on the observed values."""
-        target = module.standardize(X)
+        """Per-row negative mean loss on the observed values."""
+        target = module.targets(X)
         observed = ~torch.isnan(target)
-        X_reconstructed = module.decode_standardized(module.encode(X))
-        squared = torch.where(observed, X_reconstructed - target, 0.0).square()
-        return -squared.sum(dim=1) / observed.sum(dim=1).clamp_min(1)
+        values = module.decode_standardized(module.encode(X))
+        losses = module.entry_losses(values, target, observed)
+        return -losses.sum(dim=1) / observed.sum(dim=1).clamp_min(1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -78,7 +78,7 @@ def test_impute_never_learns_from_missing_entries(low_rank):
     X_batch = torch.from_numpy(X_missing[:16].astype(np.float32))
     X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
     module = reference.module_
-    output = (X_reconstructed, None, torch.isnan(X_batch))
+    output = (X_reconstructed, None, torch.isnan(X_batch), None)
     reference._loss(module, output, X_batch, training=True).backward()
     gradient = X_reconstructed.grad.numpy()
     assert (gradient[missing[:16]] == 0).all()
@@ -188,7 +188,7 @@ def test_impute_validation_scores_only_hidden_values(low_rank):
     hidden[:, :3] = ~torch.isnan(X_batch[:, :3])
     X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
     module = imputer.module_
-    output = (X_reconstructed, None, hidden)
+    output = (X_reconstructed, None, hidden, None)
     imputer._loss(module, output, X_batch, training=False).backward()
     gradient = X_reconstructed.grad.numpy()
     assert (gradient[~hidden.numpy()] == 0).all()
@@ -318,7 +318,7 @@ def test_impute_hidden_values_are_training_targets(low_rank, fitted):
         X_hidden = fitted._corrupt(X_batch)
     hidden = torch.isnan(X_hidden)
     X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
-    output = (X_reconstructed, None, hidden)
+    output = (X_reconstructed, None, hidden, None)
     fitted._loss(module, output, X_batch, training=True).backward()
     assert hidden.any()
     assert (X_reconstructed.grad[hidden] != 0).all()
