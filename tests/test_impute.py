@@ -17,6 +17,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 import skae
+import skae._impute
+import skae._modules.ppca
 from skae import AutoencoderImputer
 
 PARAMS = {"hidden_layer_sizes": (32,), "batch_size": 32, "random_state": 0}
@@ -322,3 +324,56 @@ def test_impute_hidden_values_are_training_targets(low_rank, fitted):
     fitted._loss(module, output, X_batch, training=True).backward()
     assert hidden.any()
     assert (X_reconstructed.grad[hidden] != 0).all()
+
+
+def test_impute_auto_early_stopping_follows_the_data_size(low_rank, monkeypatch):
+    """Check that "auto" holds out rows and stops after 5 epochs on large data,
+    on a plateau after 30 on small data, never in partial_fit, and that a
+    network fitted with it is saved, loaded and refused by partial_fit."""
+    _, X_missing, _ = low_rank
+    small = AutoencoderImputer(4, max_iter=2, **PARAMS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        small.fit(X_missing)
+    assert not small.do_early_stopping_ and small.validation_scores_ is None
+    assert dict(small.net_.callbacks_)["early_stopping"].patience == 30
+    monkeypatch.setattr(skae._impute, "LARGE_DATA_VALUES", X_missing.size)
+    large = AutoencoderImputer(4, max_iter=2, **PARAMS).fit(X_missing)
+    assert large.do_early_stopping_ and len(large.validation_scores_) == 2
+    assert dict(large.net_.callbacks_)["early_stopping"].patience == 5
+    explicit = AutoencoderImputer(4, max_iter=2, n_iter_no_change=7, **PARAMS)
+    explicit.set_params(early_stopping=False).fit(X_missing)
+    assert not explicit.do_early_stopping_
+    assert dict(explicit.net_.callbacks_)["early_stopping"].patience == 7
+    buffer = io.BytesIO()
+    skae.save(large, buffer)
+    buffer.seek(0)
+    loaded = skae.load(buffer)
+    assert_array_equal(loaded.transform(X_missing), large.transform(X_missing))
+    with pytest.raises(ValueError, match="partial_fit does not support early"):
+        loaded.partial_fit(X_missing)
+    partial = AutoencoderImputer(4, **PARAMS).partial_fit(X_missing)
+    assert not partial.do_early_stopping_ and partial.validation_scores_ is None
+
+
+@pytest.mark.parametrize("wide, n_steps", [(False, 30), (True, 10)])
+def test_impute_gaussian_fill_is_cheaper_on_wide_data(
+    low_rank, monkeypatch, wide, n_steps
+):
+    """Check that the Gaussian fill takes 30 EM steps, and 10 where they would
+    cost more than FILL_WORK."""
+    _, X_missing, _ = low_rank
+    if wide:
+        monkeypatch.setattr(skae._impute, "FILL_WORK", 0)
+    calls = []
+    fit = skae._modules.ppca.ProbabilisticPCA.fit
+
+    def spy(self, X, **options):
+        calls.append((len(X), options))
+        return fit(self, X, **options)
+
+    monkeypatch.setattr(skae._modules.ppca.ProbabilisticPCA, "fit", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        AutoencoderImputer(4, max_iter=1, **PARAMS).fit(X_missing)
+    assert calls == [(400, {"n_iter": n_steps})]

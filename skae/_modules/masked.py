@@ -165,9 +165,10 @@ class MaskedAutoencoder(nn.Module):
         standardized = (X - self.mean[first]) / self.scale[first]
         return torch.where(self.is_categorical, X, standardized)
 
-    def fit_fill(self, X: torch.Tensor) -> None:
-        """Fit the fill's model to the standardised slots of rows `X`."""
-        self.fill.fit(self.standardize(X))
+    def fit_fill(self, X: torch.Tensor, **options) -> None:
+        """Fit the fill's model to the standardised slots of rows `X`;
+        `options` go to :meth:`ProbabilisticPCA.fit`."""
+        self.fill.fit(self.standardize(X), **options)
 
     def filled(self, X: torch.Tensor) -> torch.Tensor:
         """Standardised slots of `X` with each missing slot filled (see ``fill``)."""
