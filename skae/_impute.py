@@ -44,7 +44,7 @@ FILL_WORK = FILL_ROWS * FILL_STEPS * 256 * 64**2
 # smooth; on a few hundred rows, an epoch is one or two steps and its losses
 # are noisy (see n_iter_no_change).
 LARGE_DATA_VALUES = 1_000_000
-AUTO_PATIENCE = {True: 5, False: 30}
+AUTO_PATIENCE = {True: 3, False: 30}
 
 
 # With sample_posterior, the missing values of a row are drawn in at most
@@ -227,8 +227,11 @@ class AutoencoderImputer(_BaseAutoencoder):
         every epoch, which makes the imputer's losses noisy on a few hundred
         rows (an epoch of one or two batches), and with 10 epochs fits on
         digits and on small tables stopped long before the filled values
-        stopped improving. On larger data it is 5: an epoch is then tens of
-        batches, and the validation loss of many held-out values is smooth.
+        stopped improving. On larger data it is 3: an epoch is then tens of
+        batches, the validation loss of many held-out values is smooth, and
+        the best epoch's weights are kept (on 6,000 Fashion-MNIST images, 3
+        epochs instead of 5 filled as well with the MLP and 3% worse with
+        ``image_shape``, in 10 to 30% less time).
 
     tol : float, default=1e-2
         Relative improvement of the monitored loss (validation loss with

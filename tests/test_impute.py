@@ -327,7 +327,7 @@ def test_impute_hidden_values_are_training_targets(low_rank, fitted):
 
 
 def test_impute_auto_early_stopping_follows_the_data_size(low_rank, monkeypatch):
-    """Check that "auto" holds out rows and stops after 5 epochs on large data,
+    """Check that "auto" holds out rows and stops after 3 epochs on large data,
     on a plateau after 30 on small data, never in partial_fit, and that a
     network fitted with it is saved, loaded and refused by partial_fit."""
     _, X_missing, _ = low_rank
@@ -340,7 +340,7 @@ def test_impute_auto_early_stopping_follows_the_data_size(low_rank, monkeypatch)
     monkeypatch.setattr(skae._impute, "LARGE_DATA_VALUES", X_missing.size)
     large = AutoencoderImputer(4, max_iter=2, **PARAMS).fit(X_missing)
     assert large.do_early_stopping_ and len(large.validation_scores_) == 2
-    assert dict(large.net_.callbacks_)["early_stopping"].patience == 5
+    assert dict(large.net_.callbacks_)["early_stopping"].patience == 3
     explicit = AutoencoderImputer(4, max_iter=2, n_iter_no_change=7, **PARAMS)
     explicit.set_params(early_stopping=False).fit(X_missing)
     assert not explicit.do_early_stopping_
