@@ -356,11 +356,11 @@ def test_impute_auto_early_stopping_follows_the_data_size(low_rank, monkeypatch)
     assert not partial.do_early_stopping_ and partial.validation_scores_ is None
 
 
-@pytest.mark.parametrize("wide, n_steps", [(False, 30), (True, 10)])
+@pytest.mark.parametrize("wide, n_steps", [(False, 30), (True, 5)])
 def test_impute_gaussian_fill_is_cheaper_on_wide_data(
     low_rank, monkeypatch, wide, n_steps
 ):
-    """Check that the Gaussian fill takes 30 EM steps, and 10 where they would
+    """Check that the Gaussian fill takes 30 EM steps, and 5 where they would
     cost more than FILL_WORK."""
     _, X_missing, _ = low_rank
     if wide:
