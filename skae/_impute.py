@@ -14,6 +14,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from skae._autoencoder_base import _BaseAutoencoder
+from skae._categories import (
+    categorical_mask,
+    decode_categories,
+    encode_categories,
+)
 from skae._compat import (
     Interval,
     StrOptions,
@@ -58,105 +63,6 @@ DRAW_ROUNDS = 16
 def _never(estimator):
     """An imputer has no inverse transform."""
     return False
-
-
-def _categorical_mask(X, categorical_features):
-    """Which columns of `X` are categorical (a boolean mask), or None for none."""
-    columns = getattr(X, "columns", None)
-    if categorical_features is None:
-        return None
-    if isinstance(categorical_features, str):  # "from_dtype"
-        if columns is None or not hasattr(X, "dtypes"):
-            return None
-        mask = np.array([isinstance(t, pd.CategoricalDtype) for t in X.dtypes])
-        return mask if mask.any() else None
-    shape = X.shape if hasattr(X, "iloc") else np.asarray(X).shape
-    if len(shape) != 2:
-        return None  # validate_data says what is wrong
-    n_features = shape[1]
-    features = np.asarray(categorical_features)
-    if features.size == 0:
-        return None
-    mask = np.zeros(n_features, dtype=bool)
-    if features.dtype.kind == "b":
-        if features.shape != (n_features,):
-            raise ValueError(
-                f"categorical_features as a boolean mask needs one entry per "
-                f"feature: {n_features}, got {features.size}."
-            )
-        mask[:] = features
-    elif features.dtype.kind in "iu":
-        if features.min() < 0 or features.max() >= n_features:
-            raise ValueError(
-                f"categorical_features holds indices out of range for "
-                f"{n_features} features: {features.tolist()}."
-            )
-        mask[features] = True
-    elif features.dtype.kind in "UO" and all(isinstance(f, str) for f in features):
-        if columns is None:
-            raise ValueError(
-                "categorical_features names features, but X has no feature "
-                "names: pass indices or a boolean mask instead."
-            )
-        names = [str(name) for name in columns]
-        unknown = sorted(set(map(str, features)) - set(names))
-        if unknown:
-            raise ValueError(
-                f"categorical_features names {unknown}, which are not features "
-                f"of X; its features are {names}."
-            )
-        mask[np.isin(names, features)] = True
-    else:
-        raise ValueError(
-            "categorical_features must be 'from_dtype', None, or an array-like "
-            f"of bool, int or str; got {categorical_features!r}."
-        )
-    return mask if mask.any() else None
-
-
-def _column(X, j):
-    """Column `j` of a DataFrame or an array."""
-    return X.iloc[:, j] if hasattr(X, "iloc") else X[:, j]
-
-
-def _missing(column, missing_values):
-    """Where a column of any dtype holds a missing value."""
-    missing = np.asarray(pd.isna(column), dtype=bool)
-    if not (isinstance(missing_values, float) and np.isnan(missing_values)):
-        missing |= np.asarray(column == missing_values, dtype=bool)
-    return missing
-
-
-def _fit_categories(column, missing, name):
-    """The categories of a column: its dtype's for a pandas categorical one,
-    else its observed values, sorted (as OrdinalEncoder's)."""
-    if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
-        return column.cat.categories.to_numpy()
-    observed = np.asarray(column)[~missing]
-    try:
-        return np.unique(observed)
-    except TypeError as exc:
-        raise TypeError(
-            f"The categories of feature {name} cannot be sorted ({exc}): give "
-            "its values one type, e.g. all str."
-        ) from exc
-
-
-def _encode_column(column, missing, categories, name):
-    """A column's category codes as floats, NaN where missing; refuse values
-    that are not among `categories`."""
-    values = np.asarray(column, dtype=object)
-    codes = pd.Index(categories).get_indexer(values).astype(np.float64)
-    unknown = (codes < 0) & ~missing
-    if unknown.any():
-        values = sorted({str(v) for v in values[unknown]})
-        raise ValueError(
-            f"Found unknown categories {values[:5]} in feature {name}: an "
-            "imputer leaves observed values as they are, so it only takes the "
-            "categories seen at fit."
-        )
-    codes[missing] = np.nan
-    return codes
 
 
 @dataclass(eq=False, repr=False)
@@ -689,7 +595,7 @@ class AutoencoderImputer(_BaseAutoencoder):
                 "passed. Convert it with X.toarray() if it fits in memory."
             )
         if fitting and reset:
-            self.is_categorical_ = _categorical_mask(X, self.categorical_features)
+            self.is_categorical_ = categorical_mask(X, self.categorical_features)
             self.categories_ = None
         categorical = getattr(self, "is_categorical_", None)
         if categorical is not None and np.shape(X)[1:] == categorical.shape:
@@ -710,81 +616,41 @@ class AutoencoderImputer(_BaseAutoencoder):
         return X
 
     def _encode_categories(self, X, *, fit):
-        """`X` with each categorical feature's values replaced by their codes
-        (NaN where missing), as a DataFrame or a float array; at fit, find
-        each one's categories."""
-        if not hasattr(X, "iloc"):
-            X = np.asarray(X)
-            if X.dtype.kind in "biuf":
-                X_codes = X.astype(X.dtype if X.dtype.kind == "f" else np.float64)
-            else:
-                X_codes = np.empty(X.shape, dtype=np.float64)
-                for j in np.flatnonzero(~self.is_categorical_):
-                    X_codes[:, j] = self._numeric_column(X[:, j], j)
-        else:
-            X_codes = X.copy(deep=False)
-        categories = [] if fit else self.categories_
-        for i, j in enumerate(np.flatnonzero(self.is_categorical_)):
-            column = _column(X, j)
-            name = self._feature_name(X, j)
-            missing = _missing(column, self.missing_values)
-            if fit:
-                categories.append(_fit_categories(column, missing, name))
-            codes = _encode_column(column, missing, categories[i], name)
-            if hasattr(X_codes, "iloc"):
-                X_codes.isetitem(j, codes)
-            else:
-                X_codes[:, j] = codes
+        """`X` with its categorical features as codes (see
+        :func:`~skae._categories.encode_categories`); at fit, set
+        `categories_`."""
+        X, categories = encode_categories(
+            X,
+            self.is_categorical_,
+            None if fit else self.categories_,
+            self.missing_values,
+        )
         if fit:
             self.categories_ = categories
-        return X_codes
-
-    def _numeric_column(self, column, j):
-        """A numeric feature of an object array as floats (missing as NaN)."""
-        column = np.where(pd.isna(column), np.nan, column)
-        try:
-            return column.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"AutoencoderImputer needs numbers in the features that are not "
-                f"categorical, but feature {j} has {exc}. Name the categorical "
-                "features in categorical_features."
-            ) from exc
-
-    @staticmethod
-    def _feature_name(X, j):
-        """How an error names feature `j`: its name, else its index."""
-        columns = getattr(X, "columns", None)
-        return repr(columns[j]) if columns is not None else str(j)
+        return X
 
     def _output(self, X_imputed, indicator, X_in):
-        """The filled codes as the categories, with the indicator columns, in
-        the container of the output (see `transform`)."""
-        categorical = getattr(self, "is_categorical_", None)
+        """The filled codes as their categories, with the indicator columns,
+        in the output's container (see `transform`)."""
         pieces = [X_imputed] if indicator is None else [X_imputed, indicator]
+        X_out = np.hstack(pieces) if len(pieces) > 1 else X_imputed
+        categorical = getattr(self, "is_categorical_", None)
         if categorical is None:
-            return np.hstack(pieces) if len(pieces) > 1 else X_imputed
+            return X_out
         kept = self.keep_empty_features | ~self.empty_features_
-        columns = {
-            int(np.sum(kept[:j])): categories
-            for j, categories in zip(
+        categories = {
+            int(np.sum(kept[:j])): values
+            for j, values in zip(
                 np.flatnonzero(categorical), self.categories_, strict=True
             )
-            if kept[j] and len(categories)
+            if kept[j] and len(values)
         }
-        if _get_output_config("transform", self)["dense"] == "pandas":
-            index = X_in.index if isinstance(X_in, pd.DataFrame) else None
-            frame = pd.DataFrame(np.hstack(pieces), index=index)
-            frame.columns = self.get_feature_names_out()
-            for j, categories in columns.items():
-                codes = X_imputed[:, j].astype(np.intp)
-                frame.isetitem(j, pd.Categorical.from_codes(codes, categories))
-            return frame
-        numeric = all(c.dtype.kind in "biuf" for c in columns.values())
-        X_out = np.hstack(pieces).astype(X_imputed.dtype if numeric else object)
-        for j, categories in columns.items():
-            X_out[:, j] = categories[X_imputed[:, j].astype(np.intp)]
-        return X_out
+        if _get_output_config("transform", self)["dense"] != "pandas":
+            return decode_categories(X_out, categories)
+        index = X_in.index if isinstance(X_in, pd.DataFrame) else None
+        frame = pd.DataFrame(X_out, index=index)
+        frame.columns = self.get_feature_names_out()
+        return decode_categories(frame, categories)
 
     def _n_categories(self, n_features):
         """The number of categories of each feature: 0 for a number (and for a
