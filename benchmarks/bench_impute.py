@@ -26,6 +26,11 @@ how the settings used here were chosen. Usage::
     python -m benchmarks.bench_impute --docs     # docs/results/impute.json
     python -m benchmarks.bench_impute --quick    # smoke run, seconds
     python -m benchmarks.bench_impute --table docs/results/impute.json
+    python -m benchmarks.bench_impute --speed --docs  # impute_speed.json
+
+``--speed`` runs the wide-image speed case instead (see `SPEED_DATA`): the
+defaults, with and without ``image_shape``, against ``IterativeImputer``,
+timed one after the other in one run of about two minutes.
 
 The whole run takes about 20 CPU minutes on one thread (Fashion-MNIST's
 ``IterativeImputer`` and skae fits are most of it).

@@ -381,7 +381,8 @@ class AutoencoderImputer(_BaseAutoencoder):
         Negative validation loss at each epoch with early stopping (see
         `do_early_stopping_`), else None: the mean squared error, in
         standardised units, of filling in the hidden values of the
-        validation rows.
+        validation rows (with `sample_posterior`, plus their negative
+        log-likelihood).
 
     best_validation_score_ : float or None
         Best of `validation_scores_`, else None.
