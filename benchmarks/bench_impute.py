@@ -26,6 +26,11 @@ how the settings used here were chosen. Usage::
     python -m benchmarks.bench_impute --docs     # docs/results/impute.json
     python -m benchmarks.bench_impute --quick    # smoke run, seconds
     python -m benchmarks.bench_impute --table docs/results/impute.json
+    python -m benchmarks.bench_impute --speed --docs  # impute_speed.json
+
+``--speed`` runs the wide-image speed case instead (see `SPEED_DATA`): the
+defaults, with and without ``image_shape``, against ``IterativeImputer``,
+timed one after the other in one run of about two minutes.
 
 The whole run takes about 20 CPU minutes on one thread (Fashion-MNIST's
 ``IterativeImputer`` and skae fits are most of it).
@@ -620,6 +625,124 @@ def run_sweep(entries, *, quick=False, random_state=0, cache=None, log=print):
     return rows
 
 
+# -- speed on wide images ---------------------------------------------------
+
+# The issue-32 case: 6,000 Fashion-MNIST training images (784 pixels) with 30%
+# of their pixels removed at random, 1,000 held-out test images, the default
+# imputer against IterativeImputer with settings that fit in about a minute.
+SPEED_DATA = {"n_train": 6000, "n_test": 1000, "rate": 0.3}
+SPEED_IMPUTERS = {
+    "IterativeImputer(max_iter=3, n_nearest_features=50)": lambda seed: (
+        IterativeImputer(max_iter=3, n_nearest_features=50, random_state=seed)
+    ),
+    "AutoencoderImputer()": lambda seed: AutoencoderImputer(random_state=seed),
+    "AutoencoderImputer(image_shape=(28, 28))": lambda seed: AutoencoderImputer(
+        image_shape=(28, 28), random_state=seed
+    ),
+}
+SPEED_RESULT = ROOT / "docs" / "results" / "impute_speed.json"
+
+
+def make_speed_data(*, quick=False, random_state=0):
+    """The speed case's tables (see `SPEED_DATA`), as :func:`make_data`'s."""
+    n_train, n_test = SPEED_DATA["n_train"], SPEED_DATA["n_test"]
+    if quick:
+        n_train, n_test = QUICK["n_train"], QUICK["n_test"]
+    X_train, y_train = load_fashion_mnist(subset="train", return_X_y=True)
+    X_test, y_test = load_fashion_mnist(subset="test", return_X_y=True)
+    X_train = np.asarray(X_train[:n_train], dtype=np.float64)
+    X_test = np.asarray(X_test[:n_test], dtype=np.float64)
+    rng = np.random.RandomState([random_state, round(SPEED_DATA["rate"] * 1000)])
+    return {
+        "X_train": X_train,
+        "X_test": X_test,
+        "missing_train": rng.rand(*X_train.shape) < SPEED_DATA["rate"],
+        "missing_test": rng.rand(*X_test.shape) < SPEED_DATA["rate"],
+        "y_train": y_train[:n_train],
+        "y_test": y_test[:n_test],
+    }
+
+
+def run_speed(*, quick=False, random_state=0, log=print, command=None):
+    """Fit each of `SPEED_IMPUTERS` on the speed case, in turn; the record.
+
+    Each fit is timed alone (one thread), one after the other in the same
+    run, so that their ratios hold whatever else the machine does.
+    """
+    header = record_header("impute_speed", seed=random_state, command=command)
+    start = time.perf_counter()
+    data = make_speed_data(quick=quick, random_state=random_state)
+    rows = []
+    for name, make in SPEED_IMPUTERS.items():
+        estimator = make(random_state)
+        if quick and hasattr(estimator, "n_iter_no_change"):
+            estimator.set_params(max_iter=QUICK["max_iter"])
+        scores = score(estimator, data, random_state=random_state, accuracy=False)
+        if hasattr(estimator, "do_early_stopping_"):
+            scores["early_stopping"] = bool(estimator.do_early_stopping_)
+        rows.append({"imputer": name, **scores})
+        log(
+            f"speed {name:<44s} rmse={scores['rmse']:.4f} "
+            f"(train {scores['rmse_train']:.4f}, held-out {scores['rmse_test']:.4f}) "
+            f"fit={scores['fit_time']:.1f}s"
+            + (f" epochs={scores['n_iter']}" if "n_iter" in scores else "")
+        )
+    header["hardware"]["load_average_at_end"] = load_average()
+    return {
+        **header,
+        "quick": quick,
+        "settings": {
+            **SPEED_DATA,
+            "n_train": int(data["X_train"].shape[0]),
+            "n_test": int(data["X_test"].shape[0]),
+            "data": "the first n_train official training and n_test test "
+            "images of Fashion-MNIST; pixels / 255",
+            "missingness": "each pixel removed independently with probability "
+            "rate (MCAR), in the training and the held-out images",
+        },
+        "results": rows,
+        "total_time": time.perf_counter() - start,
+    }
+
+
+def speed_table(record):
+    """The speed case as a markdown table, and the sentence that says what it is."""
+    settings, hardware = record["settings"], record["hardware"]
+    rows = [
+        [
+            f"`{row['imputer']}`",
+            f"{row['fit_time']:.1f}",
+            f"{row['rmse']:.4f}",
+            f"{row['rmse_train']:.4f}",
+            f"{row['rmse_test']:.4f}",
+            str(row.get("n_iter", "")),
+        ]
+        for row in record["results"]
+    ]
+    header = [
+        "imputer",
+        "fit (s)",
+        "RMSE",
+        "RMSE, training images",
+        "RMSE, held-out images",
+        "epochs",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    text = (
+        f"Fashion-MNIST: {settings['n_train']:,} training and {settings['n_test']:,} "
+        f"held-out images of 784 pixels, {settings['rate']:.0%} of the pixels "
+        "removed at random. Fit: wall seconds of `fit_transform` on the training "
+        "images, on one thread, the imputers one after the other in one run. "
+        "RMSE over the removed pixels of both tables (the held-out ones filled by "
+        f"`transform`). Run of {record['created'][:10]}: `{record['command']}` "
+        f"on {hardware.get('cpu', 'a CPU')} (load average "
+        f"{hardware['load_average_at_start'][0]} at the start, "
+        f"{hardware['load_average_at_end'][0]} at the end)."
+    )
+    return text + "\n\n" + "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     """Run and write the JSON, or print the tables of a JSON file."""
     from benchmarks import report
@@ -652,9 +775,16 @@ def main(argv=None):
         "(then: python -m benchmarks.update_readme)",
     )
     parser.add_argument("--table", type=Path, help="print the tables of a JSON file")
+    parser.add_argument(
+        "--speed",
+        action="store_true",
+        help="run the speed case instead (docs/results/impute_speed.json)",
+    )
     args = parser.parse_args(argv)
     if args.table:
-        print(report.impute(json.loads(args.table.read_text())), end="")
+        record = json.loads(args.table.read_text())
+        renderer = speed_table if "impute_speed" in args.table.name else report.impute
+        print(renderer(record), end="")
         return
     datasets = tuple(DATASETS) if args.datasets is None else args.datasets.split(",")
     unknown = set(datasets) - set(DATASETS)
@@ -668,6 +798,21 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
+    if args.speed:
+        record = run_speed(
+            quick=args.quick,
+            random_state=args.seed,
+            log=lambda line: print(line, flush=True),
+        )
+        out = args.out or DEFAULT_OUT
+        out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(record, indent=1) + "\n"
+        (out / "speed.json").write_text(text)
+        print(speed_table(record), end="")
+        if args.docs:
+            SPEED_RESULT.write_text(text)
+            print(f"Wrote {SPEED_RESULT}")
+        return
     record = run(
         datasets=datasets,
         rates=rates,

@@ -22,6 +22,8 @@ from benchmarks import (
     bench_anomaly,
     bench_contractive,
     bench_defaults,
+    bench_impute,
+    bench_impute_mixed,
     bench_memory,
     bench_network,
     bench_pretraining,
@@ -102,6 +104,15 @@ PAGES = {
     },
     "docs/user_guide/imputer.rst": {
         "impute": (("impute.json",), _first(report.impute)),
+        "impute_categories": (
+            ("impute_categories.json",),
+            _first(bench_impute_mixed.categories_table),
+        ),
+        "impute_draws": (
+            ("impute_draws.json",),
+            _first(bench_impute_mixed.draws_table),
+        ),
+        "impute_speed": (("impute_speed.json",), _first(bench_impute.speed_table)),
     },
     "docs/user_guide/contractive.rst": {
         "contractive": (("contractive.json",), _first(bench_contractive.markdown)),

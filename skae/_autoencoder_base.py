@@ -202,7 +202,7 @@ class _BaseAutoencoder(
         self : object
             Fitted estimator.
         """
-        if self.early_stopping:
+        if self.early_stopping is True:  # a kind's "auto" trains without
             # As in MLP: the blocks passed to successive calls may differ, so
             # their held-out losses cannot tell which weights were best.
             raise ValueError(
@@ -211,7 +211,8 @@ class _BaseAutoencoder(
                 "early_stopping=False, or call fit with warm_start=True to "
                 "continue training with early stopping."
             )
-        return self._fit(X, epochs=1, first_call=not hasattr(self, "net_"))
+        first_call = not hasattr(self, "net_")
+        return self._fit(X, epochs=1, first_call=first_call, partial=True)
 
     def transform(self, X):
         """Encode `X` into the latent space.
@@ -382,13 +383,20 @@ class _BaseAutoencoder(
         """Seam: the reason the data must lie in [0, 1] (e.g. a loss), or None."""
         return None
 
-    def _fit(self, X, *, epochs, first_call):
-        """Validate, (re)build the net if needed and train for `epochs`."""
+    def _settle_auto_params(self, X, *, partial):
+        """Seam: settle, from the training data `X`, what a kind's "auto"
+        parameters mean for this training call (`partial` in partial_fit),
+        before the net is built or trained; nothing by default."""
+
+    def _fit(self, X, *, epochs, first_call, partial=False):
+        """Validate, (re)build the net if needed and train for `epochs`
+        (`partial` in partial_fit)."""
         with self._unchanged_on_error():
             if not first_call:
                 self._check_network_unchanged()
             X = self._validate_input(X, reset=first_call, fitting=True)
             self._check_params(X.shape[1])
+            self._settle_auto_params(X, partial=partial)
             if first_call:
                 self.n_components_ = self.n_components
                 self.net_ = self._new_net(X.shape[1], self._start())

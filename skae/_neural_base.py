@@ -157,8 +157,14 @@ class _BaseNeuralEstimator(BaseEstimator):
                 "back, or fit with warm_start=False to build a new network."
             )
 
+    def _stopping(self):
+        """Seam: whether training stops early, and its patience (the
+        `early_stopping` and `n_iter_no_change` parameters)."""
+        return self.early_stopping, self.n_iter_no_change
+
     def _make_net(self, module, *, loss, n_features, device, callbacks=(), **options):
         """Build the (uninitialised) skorch net that trains `module` with `loss`."""
+        early_stopping, patience = self._stopping()
         callbacks = [
             ("epoch_seed", EpochSeed(self._seed)),
             ("divergence_check", DivergenceCheck()),
@@ -166,10 +172,10 @@ class _BaseNeuralEstimator(BaseEstimator):
             (
                 "early_stopping",
                 EarlyStopping(
-                    monitor="valid_loss" if self.early_stopping else "train_loss",
-                    patience=self.n_iter_no_change,
+                    monitor="valid_loss" if early_stopping else "train_loss",
+                    patience=patience,
                     tol=self.tol,
-                    load_best=self.early_stopping,
+                    load_best=early_stopping,
                     verbose=self.verbose,
                 ),
             ),
@@ -177,7 +183,7 @@ class _BaseNeuralEstimator(BaseEstimator):
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         train_split = None
-        if self.early_stopping:
+        if early_stopping:
             train_split = partial(
                 validation_split, fraction=self.validation_fraction, seed=self._seed
             )
@@ -265,7 +271,7 @@ class _BaseNeuralEstimator(BaseEstimator):
         net.precision = self.precision
         net.iterator_train__shuffle = self.shuffle
         early_stopping = dict(net.callbacks_)["early_stopping"]
-        early_stopping.patience = self.n_iter_no_change
+        early_stopping.patience = self._stopping()[1]
         early_stopping.tol = self.tol
 
     def _init_module(self, X):
@@ -299,7 +305,7 @@ class _BaseNeuralEstimator(BaseEstimator):
         self.loss_curve_ = [float(row["train_loss"]) for row in history]
         self.validation_scores_ = self.best_validation_score_ = None
         self.best_loss_ = min(self.loss_curve_, default=None)
-        if self.early_stopping:
+        if self._stopping()[0]:
             self.validation_scores_ = [self._validation_score(row) for row in history]
             self.best_loss_ = None
             if len(history):

@@ -1022,7 +1022,11 @@ def _read(
     history = json.loads(archive.read(folder + HISTORY_FILE))
     tensors = _read_weights(archive, folder)
     groups = fitted.pop("optimizer_param_groups")
-    if (fitted.get("validation_scores_") is not None) != estimator.early_stopping:
+    stops_early = estimator.early_stopping  # a kind's "auto" may be either
+    if (
+        stops_early != "auto"
+        and (fitted.get("validation_scores_") is not None) != stops_early
+    ):
         raise ValueError(
             "Not a valid skae file: its early_stopping does not match its fitted "
             "validation_scores_."

@@ -20,6 +20,14 @@ onnxruntime has no float64 kernel for ``Erf`` (nor ``Gelu``), ``Conv`` or
 GELU and convolutional networks agree with skae to about 1e-8 and 1e-7
 relative rather than to float64 rounding. Integer inputs are computed in
 float32, as skl2onnx's own transformers do. See the :ref:`onnx` page.
+
+:class:`~skae.AutoencoderImputer` converts with ``sample_posterior=False``
+only (its draws are random) and with categories that are numbers (the input
+holds each category's value, as `transform` takes it; encode text categories
+as numbers before the imputer). Its Gaussian fill solves a small linear system
+for each row with onnxruntime's ``com.microsoft.Inverse`` operator, so that
+graph runs on onnxruntime, not on every ONNX runtime; with
+``initial_strategy="mean"`` it needs none.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -53,6 +61,7 @@ except ImportError as exc:  # the optional extra is not installed
         f"to run the models): pip install 'skae[onnx]'. ({exc})"
     ) from exc
 
+from skae._impute import AutoencoderImputer
 from skae._modules.conv import Crop, ImageRefinement
 from skae._modules.mlp import EncoderClassifier, LinearResidual
 from skae._modules.variational import GaussianEncoder
@@ -354,6 +363,161 @@ def _convert_classifier(scope, operator, container):
     graph.node("Gather", [name, index], output=operator.outputs[0].full_name)
 
 
+def _imputer_width(imputer):
+    """The number of columns `transform` returns: the features kept, then
+    the indicator's."""
+    kept = imputer.keep_empty_features | ~imputer.empty_features_
+    indicator = imputer.indicator_features_
+    return int(kept.sum()) + (0 if indicator is None else len(indicator))
+
+
+def _check_imputer(imputer):
+    """Refuse what the imputer's graph cannot do: draws, and categories that
+    are not numbers."""
+    if imputer.sample_posterior:
+        raise TypeError(
+            "skae.onnx converts the deterministic AutoencoderImputer, not one "
+            "with sample_posterior=True, whose transform draws missing values "
+            "at random. Convert a copy with sample_posterior=False fitted alike."
+        )
+    for categories in getattr(imputer, "categories_", None) or []:
+        if categories.dtype.kind not in "biuf":
+            raise TypeError(
+                "skae.onnx converts an AutoencoderImputer whose categorical "
+                "features hold numbers, but one has the categories "
+                f"{categories[:5].tolist()}: encode them as numbers before the "
+                "imputer (e.g. OrdinalEncoder(encoded_missing_value=np.nan) in a "
+                "ColumnTransformer) and fit it on those."
+            )
+
+
+def _imputer_fill(graph, fill, standardized, missing):
+    """The fill of the missing slots: their conditional mean under the
+    probabilistic PCA `fill` (onnxruntime's ``com.microsoft.Inverse`` solves
+    each row's system), or its mean without factors."""
+    mean = graph.constant(_weights(fill.mean), "fill_mean")
+    if fill.n_factors == 0:
+        return graph.node("Where", [missing, mean, standardized])
+    components = _weights(fill.components)
+    n_slots, n_factors = components.shape
+    zero = graph.constant(0.0, "zero")
+    observed = graph.node("Cast", [graph.node("Not", [missing])], to=graph.proto)
+    outer = components[:, :, None] * components[:, None, :]
+    gram = graph.node(
+        "MatMul", [observed, graph.constant(outer.reshape(n_slots, -1), "outer")]
+    )
+    shape = graph.constant([-1, n_factors, n_factors], "shape", dtype=np.int64)
+    gram = graph.node("Reshape", [gram, shape])
+    ridge = float(fill.noise) * np.eye(n_factors)
+    gram = graph.node("Add", [gram, graph.constant(ridge, "ridge")])
+    inverse = graph.scope.get_unique_variable_name("inverse")
+    graph.container.add_node(
+        "Inverse",
+        [gram],
+        inverse,
+        op_domain="com.microsoft",
+        op_version=1,
+        name=graph.scope.get_unique_operator_name("Inverse"),
+    )
+    centred = graph.node("Sub", [standardized, mean])
+    centred = graph.node("Where", [missing, zero, centred])
+    projected = graph.node("MatMul", [centred, graph.constant(components, "loadings")])
+    axis = graph.constant([2], "axis", dtype=np.int64)
+    projected = graph.node("Unsqueeze", [projected, axis])
+    factors = graph.node("Squeeze", [graph.node("MatMul", [inverse, projected]), axis])
+    predicted = graph.node(
+        "MatMul", [factors, graph.constant(components.T, "loadings_t")]
+    )
+    predicted = graph.node("Add", [predicted, mean])
+    return graph.node("Where", [missing, predicted, standardized])
+
+
+def _convert_imputer(scope, operator, container):
+    """An imputer's `transform`: standardise, fill, run the network on the
+    filled slots and their mask, and put its values in the missing entries."""
+    imputer = operator.raw_operator
+    _check_imputer(imputer)
+    module = imputer.module_
+    graph = _Graph(scope, operator, container)
+    X = graph.input
+    missing = graph.node("IsNaN", [X])
+    if not np.isnan(imputer.missing_values):
+        placeholder = graph.constant(imputer.missing_values, "placeholder")
+        missing = graph.node("Or", [missing, graph.node("Equal", [X, placeholder])])
+        X = graph.node("Where", [missing, graph.constant(np.nan, "nan"), X])
+    categorical = [int(j) for j in module.categorical]
+    first_slot = _weights(module.first_slot)
+    slots = X
+    if categorical:
+        # Each slot of a category compares the feature with that category.
+        values = np.full(module.n_slots, np.nan)
+        for j, categories in zip(categorical, _categories(imputer), strict=True):
+            values[first_slot[j] : first_slot[j] + len(categories)] = categories
+        feature = _weights(module.slot_feature)
+        feature = graph.constant(feature, "slot_feature", dtype=np.int64)
+        slots = graph.node("Gather", [X, feature], axis=1)
+        one_hot = graph.node("Equal", [slots, graph.constant(values, "categories")])
+        one_hot = graph.node("Cast", [one_hot], to=graph.proto)
+        is_category = graph.constant(~np.isnan(values), "is_category", dtype=bool)
+        one_hot = graph.node("Where", [is_category, one_hot, slots])
+        nan = graph.constant(np.nan, "nan")
+        slots = graph.node("Where", [graph.node("IsNaN", [slots]), nan, one_hot])
+    mean = _weights(module.mean)
+    scale = _weights(module.scale)
+    standardized = graph.node("Sub", [slots, graph.constant(mean, "mean")])
+    standardized = graph.node("Div", [standardized, graph.constant(scale, "scale")])
+    slot_missing = graph.node("IsNaN", [slots])
+    filled = _imputer_fill(graph, module.fill, standardized, slot_missing)
+    mask = graph.node("Cast", [slot_missing], to=graph.proto)
+    inputs = graph.node("Concat", [filled, mask], axis=1)
+    output = graph.walk(module.decoder, graph.walk(module.encoder, inputs))
+    ends = graph.constant([module.n_slots], "ends", dtype=np.int64)
+    starts = graph.constant([0], "starts", dtype=np.int64)
+    axes = graph.constant([1], "axes", dtype=np.int64)
+    output = graph.node("Slice", [output, starts, ends, axes])
+    output = graph.node("Mul", [output, graph.constant(scale, "scale")])
+    output = graph.node("Add", [output, graph.constant(mean, "mean")])
+    index = graph.constant(first_slot, "first_slot", dtype=np.int64)
+    predicted = graph.node("Gather", [output, index], axis=1)
+    if categorical:
+        # The likeliest category of each categorical feature, in its place.
+        chosen = []
+        for j, categories in zip(categorical, _categories(imputer), strict=True):
+            start = graph.constant([first_slot[j]], "start", dtype=np.int64)
+            end = graph.constant([first_slot[j] + len(categories)], "end", np.int64)
+            logits = graph.node("Slice", [output, start, end, axes])
+            code = graph.node("ArgMax", [logits], axis=1, keepdims=1)
+            chosen.append(graph.node("Gather", [graph.constant(categories), code]))
+        chosen = graph.node("Concat", chosen, axis=1) if len(chosen) > 1 else chosen[0]
+        position = np.zeros(imputer.n_features_in_, dtype=np.int64)
+        position[categorical] = np.arange(len(categorical))
+        position = graph.constant(position, "position", dtype=np.int64)
+        chosen = graph.node("Gather", [chosen, position], axis=1)
+        is_categorical = graph.constant(_weights(module.is_categorical), dtype=bool)
+        predicted = graph.node("Where", [is_categorical, chosen, predicted])
+    X_imputed = graph.node("Where", [missing, predicted, X])
+    empty = imputer.empty_features_
+    if imputer.keep_empty_features:
+        zero = graph.constant(0.0, "zero")
+        empty = graph.constant(empty, "empty", dtype=bool)
+        X_imputed = graph.node("Where", [empty, zero, X_imputed])
+    elif empty.any():
+        kept = graph.constant(np.flatnonzero(~empty), "kept", dtype=np.int64)
+        X_imputed = graph.node("Gather", [X_imputed, kept], axis=1)
+    if imputer.indicator_features_ is not None:
+        indicator = graph.constant(imputer.indicator_features_, "indicator", np.int64)
+        indicator = graph.node("Gather", [missing, indicator], axis=1)
+        indicator = graph.node("Cast", [indicator], to=graph.proto)
+        X_imputed = graph.node("Concat", [X_imputed, indicator], axis=1)
+    graph.output(X_imputed, operator.outputs[0].full_name)
+
+
+def _categories(imputer):
+    """The categories of each categorical feature that has some (a feature
+    empty at fit has none)."""
+    return [categories for categories in imputer.categories_ if len(categories)]
+
+
 def register():
     """Register skae's shape calculators and converters with skl2onnx.
 
@@ -386,6 +550,10 @@ def register():
         alias = f"Skae{cls.__name__}"
         if cls in AUTOENCODERS:
             skl2onnx.update_registered_converter(cls, alias, width, _convert_transform)
+        elif cls is AutoencoderImputer:
+            skl2onnx.update_registered_converter(
+                cls, alias, _shape(_imputer_width), _convert_imputer
+            )
         elif hasattr(cls, "predict_proba"):
             skl2onnx.update_registered_converter(
                 cls,

@@ -17,6 +17,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 import skae
+import skae._impute
+import skae._modules.ppca
 from skae import AutoencoderImputer
 
 PARAMS = {"hidden_layer_sizes": (32,), "batch_size": 32, "random_state": 0}
@@ -78,8 +80,7 @@ def test_impute_never_learns_from_missing_entries(low_rank):
     X_batch = torch.from_numpy(X_missing[:16].astype(np.float32))
     X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
     module = reference.module_
-    target = module.standardize(X_batch)
-    output = (X_reconstructed, None, torch.isnan(X_batch), target)
+    output = (X_reconstructed, None, torch.isnan(X_batch), None)
     reference._loss(module, output, X_batch, training=True).backward()
     gradient = X_reconstructed.grad.numpy()
     assert (gradient[missing[:16]] == 0).all()
@@ -189,7 +190,7 @@ def test_impute_validation_scores_only_hidden_values(low_rank):
     hidden[:, :3] = ~torch.isnan(X_batch[:, :3])
     X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
     module = imputer.module_
-    output = (X_reconstructed, None, hidden, module.standardize(X_batch))
+    output = (X_reconstructed, None, hidden, None)
     imputer._loss(module, output, X_batch, training=False).backward()
     gradient = X_reconstructed.grad.numpy()
     assert (gradient[~hidden.numpy()] == 0).all()
@@ -306,3 +307,73 @@ def test_impute_starts_from_the_gaussian_fill(low_rank):
         np.mean((SimpleImputer().fit_transform(X_missing) - X)[missing] ** 2)
     )
     assert error < 0.05 * mean_error
+
+
+def test_impute_hidden_values_are_training_targets(low_rank, fitted):
+    """Check that training scores the values it hides from the network: the
+    loss has a gradient with respect to their reconstructions."""
+    X, _, _ = low_rank
+    X_batch = torch.from_numpy(X[:64].astype(np.float32))
+    module = fitted.module_
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        X_hidden = fitted._corrupt(X_batch)
+    hidden = torch.isnan(X_hidden)
+    X_reconstructed = torch.zeros_like(X_batch, requires_grad=True)
+    output = (X_reconstructed, None, hidden, None)
+    fitted._loss(module, output, X_batch, training=True).backward()
+    assert hidden.any()
+    assert (X_reconstructed.grad[hidden] != 0).all()
+
+
+def test_impute_auto_early_stopping_follows_the_data_size(low_rank, monkeypatch):
+    """Check that "auto" holds out rows and stops after 3 epochs on large data,
+    on a plateau after 30 on small data, never in partial_fit, and that a
+    network fitted with it is saved, loaded and refused by partial_fit."""
+    _, X_missing, _ = low_rank
+    small = AutoencoderImputer(4, max_iter=2, **PARAMS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        small.fit(X_missing)
+    assert not small.do_early_stopping_ and small.validation_scores_ is None
+    assert dict(small.net_.callbacks_)["early_stopping"].patience == 30
+    monkeypatch.setattr(skae._impute, "LARGE_DATA_VALUES", X_missing.size)
+    large = AutoencoderImputer(4, max_iter=2, **PARAMS).fit(X_missing)
+    assert large.do_early_stopping_ and len(large.validation_scores_) == 2
+    assert dict(large.net_.callbacks_)["early_stopping"].patience == 3
+    explicit = AutoencoderImputer(4, max_iter=2, n_iter_no_change=7, **PARAMS)
+    explicit.set_params(early_stopping=False).fit(X_missing)
+    assert not explicit.do_early_stopping_
+    assert dict(explicit.net_.callbacks_)["early_stopping"].patience == 7
+    buffer = io.BytesIO()
+    skae.save(large, buffer)
+    buffer.seek(0)
+    loaded = skae.load(buffer)
+    assert_array_equal(loaded.transform(X_missing), large.transform(X_missing))
+    with pytest.raises(ValueError, match="partial_fit does not support early"):
+        loaded.partial_fit(X_missing)
+    partial = AutoencoderImputer(4, **PARAMS).partial_fit(X_missing)
+    assert not partial.do_early_stopping_ and partial.validation_scores_ is None
+
+
+@pytest.mark.parametrize("wide, n_steps", [(False, 30), (True, 5)])
+def test_impute_gaussian_fill_is_cheaper_on_wide_data(
+    low_rank, monkeypatch, wide, n_steps
+):
+    """Check that the Gaussian fill takes 30 EM steps, and 5 where they would
+    cost more than FILL_WORK."""
+    _, X_missing, _ = low_rank
+    if wide:
+        monkeypatch.setattr(skae._impute, "FILL_WORK", 0)
+    calls = []
+    fit = skae._modules.ppca.ProbabilisticPCA.fit
+
+    def spy(self, X, **options):
+        calls.append((len(X), options))
+        return fit(self, X, **options)
+
+    monkeypatch.setattr(skae._modules.ppca.ProbabilisticPCA, "fit", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        AutoencoderImputer(4, max_iter=1, **PARAMS).fit(X_missing)
+    assert calls == [(400, {"n_iter": n_steps})]

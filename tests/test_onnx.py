@@ -23,6 +23,7 @@ from torch import nn
 import skae.onnx
 from skae import (
     AutoencoderClassifier,
+    AutoencoderImputer,
     AutoencoderTransformer,
     SparseAutoencoder,
     VariationalAutoencoder,
@@ -40,10 +41,7 @@ RTOL = 1e-5
 N_TRAIN = 600
 BATCH_SIZES = [1, 1000]
 # Kinds skae.onnx does not convert yet, each with the reason.
-NOT_CONVERTED = {
-    # Its transform standardises, then fills the NaNs: a graph of its own.
-    "AutoencoderImputer": "masked imputation has no converter yet",
-}
+NOT_CONVERTED = {}
 FAST_PARAMS = {
     "n_components": 3,
     "hidden_layer_sizes": (8,),
@@ -326,3 +324,89 @@ def test_missing_extra_raises_import_error(monkeypatch):
     monkeypatch.delitem(sys.modules, "skae.onnx")
     with pytest.raises(ImportError, match=r"pip install 'skae\[onnx\]'"):
         importlib.import_module("skae.onnx")
+
+
+def _with_gaps(X, seed=0):
+    """`X` with its third feature a category coded 0, 2 or 4, its sixth one
+    coded 10 or 11, and 20% of its entries removed at random."""
+    X = X.copy()
+    X[:, 2] = 2 * np.digitize(X[:, 2], [1.5, 3])
+    X[:, 5] = 10 + (X[:, 5] > 2.5)
+    rng = np.random.RandomState(seed)
+    return np.where(rng.rand(*X.shape) < 0.2, np.nan, X)
+
+
+X_GAPS = _with_gaps(X)
+
+IMPUTER_PARAMS = {
+    "gaussian": {},
+    "categories": {"categorical_features": [2, 5]},
+    "mean-indicator": {"initial_strategy": "mean", "add_indicator": True},
+    "conv": {"image_shape": (3, 4), "conv_channels": (2, 3)},
+}
+
+
+@cache
+def _fitted_imputer(name, dtype):
+    """An imputer of `IMPUTER_PARAMS[name]` fitted on the rows with gaps, in
+    `dtype`, its network's weights drawn anew (see `_scrambled`)."""
+    params = {**FAST_PARAMS, "n_components": 6, **IMPUTER_PARAMS[name]}
+    imputer = AutoencoderImputer(**params)
+    return _scrambled(imputer.fit(X_GAPS[:N_TRAIN].astype(dtype)))
+
+
+@pytest.mark.parametrize("n_rows", BATCH_SIZES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(IMPUTER_PARAMS))
+def test_imputer_matches_transform(name, dtype, n_rows):
+    """Check that an exported imputer fills held-out rows as transform does:
+    the Gaussian fill, categories (numbers), the indicator, a conv network."""
+    imputer = _fitted_imputer(name, dtype)
+    X_test = X_GAPS[N_TRAIN : N_TRAIN + n_rows].astype(dtype)
+    (X_imputed,) = _run(skl2onnx.to_onnx(imputer, X_test[:1]), X_test)
+    expected = imputer.transform(X_test)
+    assert X_imputed.shape == expected.shape
+    _assert_close(X_imputed, expected)
+
+
+def test_imputer_placeholder_and_empty_feature():
+    """Check a placeholder for missing values and a feature empty at fit,
+    dropped or kept as zeros."""
+    X_train = np.nan_to_num(X_GAPS[:N_TRAIN], nan=-1.0).astype(np.float32)
+    X_train[:, 7] = -1
+    X_test = np.nan_to_num(X_GAPS[N_TRAIN:], nan=-1.0).astype(np.float32)
+    for keep in (False, True):
+        imputer = AutoencoderImputer(
+            **FAST_PARAMS, missing_values=-1, keep_empty_features=keep
+        ).fit(X_train)
+        (X_imputed,) = _run(skl2onnx.to_onnx(imputer, X_test[:1]), X_test)
+        assert X_imputed.shape == (1000, 12 if keep else 11)
+        _assert_close(X_imputed, imputer.transform(X_test))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_imputer_in_a_pipeline_before_a_classifier(dtype):
+    """Check imputer -> LogisticRegression exported whole: labels, probabilities."""
+    imputer = AutoencoderImputer(**FAST_PARAMS, categorical_features=[2, 5])
+    pipeline = make_pipeline(imputer, LogisticRegression(max_iter=500))
+    pipeline.fit(X_GAPS[:N_TRAIN].astype(dtype), Y[:N_TRAIN])
+    X_test = X_GAPS[N_TRAIN:].astype(dtype)
+    model = skl2onnx.to_onnx(pipeline, X_test[:1], options={"zipmap": False})
+    label, proba = _run(model, X_test)
+    _assert_close(proba, pipeline.predict_proba(X_test))
+    np.testing.assert_array_equal(label, pipeline.predict(X_test))
+
+
+def test_imputer_refuses_draws_and_text_categories():
+    """Check that draws and categories that are not numbers are refused."""
+    X_train = X_GAPS[:N_TRAIN].astype(np.float32)
+    imputer = AutoencoderImputer(**FAST_PARAMS, sample_posterior=True).fit(X_train)
+    with pytest.raises(TypeError, match="not one with sample_posterior=True"):
+        skl2onnx.to_onnx(imputer, X_train[:1])
+    X_text = X_train.astype(object)
+    X_text[:, 2] = np.array(["a", "b", "c", None], dtype=object)[
+        np.nan_to_num(X_train[:, 2], nan=6).astype(int) // 2
+    ]
+    imputer = AutoencoderImputer(**FAST_PARAMS, categorical_features=[2]).fit(X_text)
+    with pytest.raises(TypeError, match="encode them as numbers before the imputer"):
+        skl2onnx.to_onnx(imputer, X_train[:1])
