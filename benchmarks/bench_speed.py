@@ -43,8 +43,9 @@ method.
 
 Each case runs once per thread count of ``--threads`` (1 and 2). With
 ``--baseline DIR`` (a checkout of another skae, e.g. the last release), the
-conv case also times that version's fit in a subprocess of the same run, so
-that the ratio to it is measured on the same machine at the same time.
+conv case also times that version's fit and this one's, alternately, each in
+a fresh interpreter (a warm second fit), so that the ratio is measured on the
+same machine at the same time, both alike.
 
 Usage::
 
@@ -460,16 +461,20 @@ def score_cold(case_name, *, device, repeats):
 
 
 def score_baseline(case_name, baseline, *, threads, repeats):
-    """Seconds of warm fits of `case_name` by the skae checked out in
-    `baseline`, each in a fresh interpreter that imports skae from there."""
-    env = {**os.environ, "PYTHONPATH": str(baseline), "OMP_NUM_THREADS": str(threads)}
-    seconds = []
+    """Seconds of warm fits of `case_name` by this skae and by the one checked
+    out in `baseline`, alternately, each in a fresh interpreter that imports
+    skae from its checkout: both timed alike."""
+    seconds = {"skae": [], "baseline": []}
+    roots = {"skae": Path(__file__).resolve().parent.parent, "baseline": baseline}
     for _ in range(repeats):
-        command = [sys.executable, "-c", COLD_RUNNER, "warm", case_name, "cpu"]
-        output = subprocess.run(
-            command, check=True, capture_output=True, text=True, env=env
-        ).stdout
-        seconds.append(float(output.strip().splitlines()[-1]))
+        for name, root in roots.items():
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            env["OMP_NUM_THREADS"] = str(threads)
+            command = [sys.executable, "-c", COLD_RUNNER, "warm", case_name, "cpu"]
+            output = subprocess.run(
+                command, check=True, capture_output=True, text=True, env=env
+            ).stdout
+            seconds[name].append(float(output.strip().splitlines()[-1]))
     return seconds
 
 
@@ -576,10 +581,10 @@ def run_case(case_name, *, device, repeats, cold_repeats, threads, baseline=None
         seconds = score_baseline(case_name, baseline, threads=threads, repeats=3)
         record["baseline"] = {
             "path": str(baseline),
-            **_summary({"skae": seconds}, n_samples, epochs)["skae"],
+            **_summary(seconds, n_samples, epochs),
         }
-        record["ratios"]["fit_skae_vs_baseline"] = (
-            record["baseline"]["median_seconds"] / fit["skae"]["median_seconds"]
+        record["ratios"]["fit_skae_vs_baseline"] = _median_ratio(
+            seconds, "skae", "baseline"
         )
     if cold_repeats:
         cold_times = score_cold(case_name, device=device, repeats=cold_repeats)
