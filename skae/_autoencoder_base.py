@@ -51,8 +51,8 @@ def principal_axes(centered):
     the direction of largest variance first.
 
     With fewer features than rows, from the eigenvectors of the features'
-    Gram matrix (decomposed in float64): a quarter of the time of the SVD of
-    10,000 rows of 784 values, for the leading axes to float rounding.
+    Gram matrix (decomposed in float64): several times less work than the
+    SVD of 10,000 rows of 784 values, for the leading axes to float rounding.
     Otherwise from the SVD of the rows.
     """
     n_rows, n_features = centered.shape

@@ -204,9 +204,8 @@ class TimeBudget(Callback):
     `learning_rate_init` towards 0 over the epochs the budget is expected to
     hold: the epochs done plus those that the remaining time holds at the
     last epoch's pace, estimated again after every epoch, so that training
-    ends near the bottom of the cosine even when the machine slows down. A
-    schedule that knows its horizon lowers the final error of a budgeted fit
-    (measured in ``benchmarks/bench_conv.py``).
+    ends near the bottom of the cosine even when the machine slows down.
+    ``benchmarks/bench_conv.py`` trains its budgeted models this way.
 
     Read more in the :ref:`User Guide <performance>`.
 

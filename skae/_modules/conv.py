@@ -187,11 +187,10 @@ class ConvAutoencoder(EncoderDecoder):
         mlp = MLPAutoencoder(
             math.prod(image_shape),
             n_components,
-            hidden_layer_sizes,
-            activation,
-            code_activation,
-            "identity",
-            linear_start,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            code_activation=code_activation,
+            linear_start=linear_start,
         )
         self.encoder = mlp.encoder
         self.decoder = refine_images(

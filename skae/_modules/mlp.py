@@ -143,12 +143,14 @@ class MLPAutoencoder(EncoderDecoder):
 
     With ``linear_start``, the encoder and the decoder are each a linear map
     plus an MLP correction (:class:`LinearResidual`), for ``init_linear``.
+    The class itself is the ``"mlp"`` family of ``networks.FAMILIES``.
     """
 
     def __init__(
         self,
         n_features: int,
         n_components: int,
+        *,
         hidden_layer_sizes: Sequence[int] = (),
         activation: str = "relu",
         code_activation: str = "identity",
@@ -174,28 +176,6 @@ class MLPAutoencoder(EncoderDecoder):
             make_mlp(decoder_sizes, activation, "identity"),
             output_activation,
         )
-
-
-def build(
-    n_features: int,
-    n_components: int,
-    *,
-    hidden_layer_sizes: Sequence[int] = (),
-    activation: str = "relu",
-    code_activation: str = "identity",
-    output_activation: str = "identity",
-    linear_start: bool = False,
-) -> MLPAutoencoder:
-    """The ``"mlp"`` family: an MLP encoder and its mirror as the decoder."""
-    return MLPAutoencoder(
-        n_features,
-        n_components,
-        hidden_layer_sizes,
-        activation,
-        code_activation,
-        output_activation,
-        linear_start,
-    )
 
 
 class EncoderClassifier(nn.Module):

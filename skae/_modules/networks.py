@@ -20,12 +20,13 @@ from torch import nn
 from skae._modules import conv, mlp
 from skae._modules.mlp import ACTIVATIONS, EncoderDecoder
 
-# A family is a function ``build(n_features, n_components, *, code_activation,
-# output_activation, linear_start, **its own parameters)`` that returns an
-# EncoderDecoder. Its own parameters are named as the estimator parameters
-# that set them; a new family is a module under _modules/ and a line here.
+# A family is a callable (a function, or the module class itself)
+# ``build(n_features, n_components, *, code_activation, output_activation,
+# linear_start, **its own parameters)`` that returns an EncoderDecoder. Its
+# own parameters are named as the estimator parameters that set them; a new
+# family is a module under _modules/ and a line here.
 FAMILIES: dict[str, Callable[..., nn.Module]] = {
-    "mlp": mlp.build,
+    "mlp": mlp.MLPAutoencoder,
     "conv": conv.build,
 }
 
