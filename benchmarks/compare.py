@@ -26,32 +26,47 @@ import skae
 from benchmarks.provenance import load_average, record_header
 from skae.datasets import load_fashion_mnist, load_mnist
 
+# Every model the comparison knows: PCA and each kind of autoencoder.
+# "ConvAutoencoder" is `AutoencoderTransformer(network="conv")` on the
+# dataset's images; the others are skae's classes of that name.
 MODELS = (
     "PCA",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
+    "VariationalAutoencoder",
+    "ContractiveAutoencoder",
+    "ConvAutoencoder",
 )
+# Models whose `score` is a held-out log-likelihood in nats per sample
+# (PCA's exactly, under probabilistic PCA; the variational one's a lower bound,
+# the ELBO), recorded as ``log_likelihood``.
+LIKELIHOOD_MODELS = ("PCA", "VariationalAutoencoder")
 KS = (2, 8, 16, 32, 64)
 
 # Per-dataset settings. `max_iter` is the epoch budget of every autoencoder,
 # chosen so that one fit of the default network stays under 5 minutes on 2 CPU
-# cores on Fashion-MNIST (about 7 s an epoch) and the whole digits run takes 2
-# to 3 minutes; `quick` overrides for a smoke run. `n_train` / `n_test`
-# subsample the official splits (None: all rows).
+# cores on Fashion-MNIST (about 7 s an epoch) and the whole digits run, every
+# kind, takes at most 3 minutes; `models` are those run by default (on
+# Fashion-MNIST the three first kinds: the conv network has its own
+# benchmark, bench_conv); `quick` overrides for a smoke run. `n_train` /
+# `n_test` subsample the official splits (None: all rows).
 SETTINGS = {
     "digits": {
+        "models": MODELS,
         "max_iter": 100,
         "test_size": 0.25,
         "image_shape": (8, 8),
         "quick": {"ks": (2, 8), "max_iter": 20},
     },
     "fashion_mnist": {
+        "models": MODELS[:4],
         "max_iter": 35,
         "image_shape": (28, 28),
         "quick": {"ks": (2, 8), "max_iter": 3, "n_train": 10_000, "n_test": 2_000},
     },
     "mnist": {
+        "models": MODELS[:4],
         "max_iter": 35,
         "image_shape": (28, 28),
         "quick": {"ks": (2, 8), "max_iter": 3, "n_train": 10_000, "n_test": 2_000},
@@ -144,14 +159,23 @@ def make_data(dataset, *, quick=False, random_state=0):
     }
 
 
-def make_estimator(model, n_components, *, max_iter, random_state=0):
+def make_estimator(model, n_components, *, max_iter, image_shape, random_state=0):
     """Build `model` with its default parameters for a code of `n_components`.
 
     Only the code size, the epoch budget `max_iter` (autoencoders) and the
-    seed are set: every other parameter keeps its default.
+    seed are set, and for ``"ConvAutoencoder"`` the conv network on images of
+    `image_shape`: every other parameter keeps its default.
     """
     if model == "PCA":
         return PCA(n_components=n_components, random_state=random_state)
+    if model == "ConvAutoencoder":
+        return skae.AutoencoderTransformer(
+            n_components,
+            network="conv",
+            image_shape=image_shape,
+            max_iter=max_iter,
+            random_state=random_state,
+        )
     Estimator = getattr(skae, model)
     return Estimator(n_components, max_iter=max_iter, random_state=random_state)
 
@@ -236,6 +260,9 @@ def score(estimator, data, *, random_state=0):
         "fit_cpu_time": fit_cpu_time,
         "transform_time": transform_time,
     }
+    if isinstance(estimator, (PCA, skae.VariationalAutoencoder)):
+        # PCA.score and the ELBO: nats per test sample (LIKELIHOOD_MODELS).
+        scores["log_likelihood"] = float(estimator.score(X_test))
     if hasattr(estimator, "loss_curve_"):
         scores["n_iter"] = int(estimator.n_iter_)
         scores["final_train_loss"] = float(estimator.loss_curve_[-1])
@@ -254,7 +281,7 @@ def run(
     *,
     quick=False,
     ks=None,
-    models=MODELS,
+    models=None,
     max_iter=None,
     plot_k=8,
     random_state=0,
@@ -275,8 +302,9 @@ def run(
         Code sizes; None uses 2, 8, 16, 32 and 64 (those below the number of
         features), or the quick ones.
 
-    models : sequence of str, default=MODELS
-        Which of `MODELS` to run.
+    models : sequence of str or None, default=None
+        Which of `MODELS` to run; None runs the dataset's (its ``models``
+        setting).
 
     max_iter : int or None, default=None
         Epoch budget of the autoencoders; None uses the dataset's.
@@ -311,6 +339,8 @@ def run(
     ks = [int(k) for k in ks if k < n_features]
     if max_iter is None:
         max_iter = settings["max_iter"]
+    if models is None:
+        models = settings["models"]
     unknown = set(models) - set(MODELS)
     if unknown:
         raise ValueError(f"Unknown models {sorted(unknown)}; choose from {MODELS}.")
@@ -349,7 +379,11 @@ def run(
     for k in ks:
         for model in models:
             estimator = make_estimator(
-                model, k, max_iter=max_iter, random_state=random_state
+                model,
+                k,
+                max_iter=max_iter,
+                image_shape=image_shape,
+                random_state=random_state,
             )
             scores = score(estimator, data, random_state=random_state)
             arrays = scores.pop("arrays")
@@ -367,7 +401,12 @@ def run(
                 f"mse_noisy={scores['mse_noisy']:.5f} "
                 f"psnr_noisy={scores['psnr_noisy']:.2f} "
                 f"near_zero={scores['near_zero_fraction']:.3f} "
-                f"fit={scores['fit_time']:.1f}s (cpu {scores['fit_cpu_time']:.1f}s)"
+                + (
+                    f"log_likelihood={scores['log_likelihood']:.1f} "
+                    if "log_likelihood" in scores
+                    else ""
+                )
+                + f"fit={scores['fit_time']:.1f}s (cpu {scores['fit_cpu_time']:.1f}s)"
                 + (f" epochs={scores['n_iter']}" if "n_iter" in scores else "")
             )
     record["hardware"]["load_average_at_end"] = load_average()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.report import SHORT
 from skae.plotting import CodeActivationDisplay, ReconstructionDisplay
 
 # One colour and marker per model, the same in every figure.
@@ -21,12 +22,9 @@ STYLES = {
     "AutoencoderTransformer": {"color": "tab:blue", "marker": "o"},
     "DenoisingAutoencoder": {"color": "tab:orange", "marker": "^"},
     "SparseAutoencoder": {"color": "tab:green", "marker": "D"},
-}
-SHORT = {
-    "PCA": "PCA",
-    "AutoencoderTransformer": "Autoencoder",
-    "DenoisingAutoencoder": "Denoising",
-    "SparseAutoencoder": "Sparse",
+    "VariationalAutoencoder": {"color": "tab:purple", "marker": "v"},
+    "ContractiveAutoencoder": {"color": "tab:brown", "marker": "P"},
+    "ConvAutoencoder": {"color": "tab:red", "marker": "X"},
 }
 DPI = 100
 

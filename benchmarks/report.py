@@ -23,6 +23,9 @@ SHORT = {
     "AutoencoderTransformer": "Autoencoder",
     "DenoisingAutoencoder": "Denoising",
     "SparseAutoencoder": "Sparse",
+    "VariationalAutoencoder": "Variational",
+    "ContractiveAutoencoder": "Contractive",
+    "ConvAutoencoder": "Conv",
 }
 
 
@@ -203,6 +206,34 @@ def goals_table(record):
     return _table(["goal", "measured", "verdict"], lines)
 
 
+def likelihood_table(record):
+    """Held-out log-likelihood per code size: ``PCA.score`` beside the ELBO.
+
+    Only the models whose ``score`` is a log-likelihood have one (see
+    ``compare.LIKELIHOOD_MODELS``); empty when the run has none but PCA.
+    """
+    rows = _lookup(record)
+    ks = record["settings"]["ks"]
+    models = [
+        model
+        for model in record["settings"]["models"]
+        if all("log_likelihood" in rows.get((model, k), {}) for k in ks)
+    ]
+    if len(models) < 2:
+        return ""
+    lines = [
+        [SHORT[model], *(f"{rows[(model, k)]['log_likelihood']:.1f}" for k in ks)]
+        for model in models
+    ]
+    table = _table(["model", *(f"k={k}" for k in ks)], lines)
+    return (
+        f"{table}\n\nTest log-likelihood, nats per sample (higher is better): "
+        "`PCA.score` (probabilistic PCA's, exact) beside "
+        "`VariationalAutoencoder.score` (the ELBO, a lower bound of the "
+        "variational model's)."
+    )
+
+
 def selection_table(record):
     """The model-selection search: both scores per size and each rule's pick."""
     selection = record.get("model_selection")
@@ -290,6 +321,9 @@ def render(record, figures=None, goals=True):
         f"{record['data']['psnr_noisy_input']:.2f} dB). LogReg: "
         f"{record['settings']['logistic']}; k-NN: {record['settings']['knn']}."
     )
+    likelihood = likelihood_table(record)
+    if likelihood:
+        parts.append(likelihood)
     if goals:
         table = goals_table(record)
         if table:

@@ -1,8 +1,11 @@
-"""The benchmarks' record keeping: a partial re-run adds to a record, never loses it."""
+"""The benchmarks' record keeping: a partial re-run adds to a record, never loses
+it; the main job runs every kind."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from benchmarks import compare, report
 from benchmarks.bench_conv import BUDGET_MLP_SOURCE, _merged
+from skae._registry import AUTOENCODERS
 
 
 def _record(rows, mlp_source, command):
@@ -45,3 +48,19 @@ def test_merged_adds_new_code_sizes_and_replaces_redone_rows():
         (16, "new 16"),
     ]
     assert merged["ks"] == [2, 8, 16]
+
+
+def test_main_job_runs_every_kind_with_likelihoods():
+    record = compare.run("digits", quick=True, ks=[2], max_iter=2, log=lambda _: None)
+    models = record["settings"]["models"]
+    # Every autoencoder kind, and the conv network on the images.
+    assert {cls.__name__ for cls in AUTOENCODERS} | {"ConvAutoencoder"} <= set(models)
+    rows = {row["model"]: row for row in record["results"]}
+    assert set(rows) == set(models)
+    assert {m for m, row in rows.items() if "log_likelihood" in row} == {
+        "PCA",
+        "VariationalAutoencoder",
+    }
+    text = report.render(record)
+    assert "`VariationalAutoencoder.score`" in text
+    assert all(report.SHORT[model] in text for model in models)
