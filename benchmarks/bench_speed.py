@@ -16,7 +16,9 @@ of epochs, by:
 
 ``skae_bf16`` and ``torch_bf16`` are the same two with the matrix products in
 bfloat16: skae's ``precision="bfloat16"`` and the loop under
-``torch.autocast`` (the loss in float32).
+``torch.autocast`` (the loss in float32). ``torch_compile`` is the loop with
+its forward pass and loss under ``torch.compile`` (where a compiler works):
+what compiling would buy skae.
 
 Beside every fit the benchmark measures the CPU's own matrix rate: ``torch.mm``
 timed on each layer's products at the batch size (for a linear layer of ``in``
@@ -227,18 +229,31 @@ def skae_module(case, X_train, *, device, seed):
     return module
 
 
-def fit_torch(case, X_train, X_valid, *, device, seed, fused=True, bf16=False):
+def fit_torch(
+    case, X_train, X_valid, *, device, seed, fused=True, bf16=False, compiled=False
+):
     """The reference: train skae's module with a hand-written torch loop.
 
     With `fused`, Adam is configured as skae configures it; without, torch's
     default is used. With `bf16`, the forward pass runs under bfloat16
-    autocast and the loss in float32.
+    autocast and the loss in float32. With `compiled`, the forward pass and
+    the loss go through ``torch.compile`` (its default inductor backend,
+    shapes marked dynamic so that the last, smaller batch reuses the kernels),
+    and with them the backward pass; Adam's fused step stays as it is.
     """
     module = skae_module(case, X_train, device=device, seed=seed)
     # skae uses Adam's fused kernel where torch has one: on CPUs and GPUs.
     fused = fused and torch.device(device).type in ("cpu", "cuda")
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, fused=fused)
     criterion = torch.nn.MSELoss()
+
+    def batch_loss(batch):
+        with torch.autocast(torch.device(device).type, torch.bfloat16, bf16):
+            X_reconstructed, _ = module(batch)
+        return criterion(X_reconstructed.float(), batch)
+
+    if compiled:
+        batch_loss = torch.compile(batch_loss, dynamic=True)
     batch_size = case["batch_size"]
     for _ in range(case["epochs"]):
         module.train()
@@ -246,9 +261,7 @@ def fit_torch(case, X_train, X_valid, *, device, seed, fused=True, bf16=False):
         for start in range(0, len(X_train), batch_size):
             batch = X_train[order[start : start + batch_size]]
             optimizer.zero_grad()
-            with torch.autocast(torch.device(device).type, torch.bfloat16, bf16):
-                X_reconstructed, _ = module(batch)
-            loss = criterion(X_reconstructed.float(), batch)
+            loss = batch_loss(batch)
             loss.backward()
             optimizer.step()
         if X_valid is not None:
@@ -338,6 +351,16 @@ def _timed(function, *args):
     return time.perf_counter() - start, result
 
 
+def compiler_works():
+    """Whether ``torch.compile`` compiles and runs a small function here."""
+    try:
+        torch._dynamo.reset()
+        return bool(torch.compile(lambda x: (x * 2).sum())(torch.ones(3)) == 6)
+    except Exception as exc:  # any failure: no working compiler
+        print(f"torch.compile does not work here ({type(exc).__name__}); skipped")
+        return False
+
+
 def score_fit(case, X, *, device, repeats):
     """Time fit for skae, torch and MLP, interleaved; return seconds per method."""
     X_tensor = torch.as_tensor(X, device=device)
@@ -361,6 +384,17 @@ def score_fit(case, X, *, device, repeats):
         ),
         "torch_default": lambda seed: fit_torch(
             case, X_tensor, None, device=device, seed=seed, fused=False
+        ),
+        # Whether compiling would pay: the loop under torch.compile (measured
+        # where a compiler works; the warm-up below compiles, untimed).
+        "torch_compile": (
+            (
+                lambda seed: fit_torch(
+                    case, X_tensor, None, device=device, seed=seed, compiled=True
+                )
+            )
+            if compiler_works()
+            else None
         ),
         "mlp": lambda seed: make_mlp(case, seed=seed).fit(X, X),
         # MLPRegressor has no convolutions: the conv case times the others.
@@ -561,6 +595,11 @@ def run_case(case_name, *, device, repeats, cold_repeats, threads, baseline=None
         "ratios": {
             "fit_skae_vs_torch": _median_ratio(fit_times, "skae", "torch"),
             "fit_skae_bf16_vs_skae": _median_ratio(fit_times, "skae_bf16", "skae"),
+            "fit_torch_compile_vs_torch": (
+                _median_ratio(fit_times, "torch_compile", "torch")
+                if "torch_compile" in fit_times
+                else None
+            ),
             "fit_skae_vs_torch_default": _median_ratio(
                 fit_times, "skae", "torch_default"
             ),
@@ -648,10 +687,10 @@ def table(results):
             "multiple of `PCA.transform`'s time (lower is better).",
             "",
             "| case | threads | matrix rate GFLOP/s (float32 / bfloat16) "
-            "| skae fit | torch loop | skae bfloat16 fit | torch bfloat16 loop "
-            "| bfloat16 fit vs float32 fit | transform / PCA (float32 / bfloat16) "
-            "| fit vs baseline |",
-            "|---|--:|---|--:|--:|--:|--:|--:|---|--:|",
+            "| skae fit | torch loop | torch loop, compiled | skae bfloat16 fit "
+            "| torch bfloat16 loop | bfloat16 fit vs float32 fit "
+            "| transform / PCA (float32 / bfloat16) | fit vs baseline |",
+            "|---|--:|---|--:|--:|--:|--:|--:|--:|---|--:|",
         ]
         for record in rated:
             fit, ratios, rates = (
@@ -660,8 +699,14 @@ def table(results):
                 record["matrix_rate_gflops"],
             )
             shares = [
-                fit[name].get("share_of_float32_rate")
-                for name in ("skae", "torch", "skae_bf16", "torch_bf16")
+                fit.get(name, {}).get("share_of_float32_rate")
+                for name in (
+                    "skae",
+                    "torch",
+                    "torch_compile",
+                    "skae_bf16",
+                    "torch_bf16",
+                )
             ]
             transform = [
                 1 / ratios[key]
@@ -670,7 +715,9 @@ def table(results):
             lines.append(
                 f"| {record['case']} | {record['threads']} "
                 f"| {rates['float32']:.0f} / {rates['bfloat16']:.0f} "
-                + "".join(f"| {share:.2f} " for share in shares)
+                + "".join(
+                    "| n/a " if share is None else f"| {share:.2f} " for share in shares
+                )
                 + f"| {ratios['fit_skae_bf16_vs_skae']:.2f}x "
                 f"| {transform[0]:.1f}x / {transform[1]:.1f}x "
                 f"| {_ratio(ratios.get('fit_skae_vs_baseline'))} |"
