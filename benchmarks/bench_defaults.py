@@ -1,4 +1,5 @@
-"""Why the defaults: short Fashion-MNIST runs of the choices behind them.
+"""Why the defaults: short Fashion-MNIST runs of the choices behind them, and
+every kind's defaults on small data.
 
 Each configuration trains for the same few epochs on the official 60,000
 training images and is scored on the 10,000 test images: test MSE as a ratio
@@ -7,10 +8,21 @@ PCA on the benchmark's noisy test images (Gaussian, sigma 0.3, clipped to
 [0, 1]). It backs the figures that README.md and the User Guide quote for
 ``init``, ``activation``, ``hidden_layer_sizes`` and ``clip``.
 
+``--part small`` fits every kind exactly as a user calls it (only
+``n_components`` and ``random_state`` set: no epoch budget, the default
+``max_iter`` and plateau stopping) on the small data sets of issue #31:
+digits (the main job's split) and the first 10,000 Fashion-MNIST training
+images (scored on the official 10,000 test images), at k = 2, 8 and 32, one
+torch thread. It records each fit's wall seconds and epochs and its test MSE
+as a ratio of PCA's, and checks the issue's goals: every fit at most
+``SMALL_FIT_SECONDS``, and the conv network no worse than the MLP at every k.
+
 Usage::
 
     python -m benchmarks.bench_defaults            # writes docs/results/defaults.json
     python -m benchmarks.bench_defaults --table docs/results/defaults.json
+    python -m benchmarks.bench_defaults --part small   # defaults_small.json
+    python -m benchmarks.bench_defaults --table docs/results/defaults_small.json
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -22,16 +34,26 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 import skae
-from benchmarks.compare import make_data, psnr
+from benchmarks.compare import MODELS, make_data, make_estimator, psnr
 from benchmarks.provenance import record_header
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "results" / "defaults.json"
+RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+OUT = RESULTS / "defaults.json"
+OUT_SMALL = RESULTS / "defaults_small.json"
 SEED = 0
 EPOCHS = 10
+
+# The small-data part (issue #31): every kind, these code sizes, these data.
+SMALL_KINDS = MODELS[1:]
+SMALL_KS = (2, 8, 32)
+SMALL_DATA = {"digits": None, "fashion_mnist": 10_000}  # training rows (None: all)
+SMALL_FIT_SECONDS = 60
 
 # (name, estimator class, k, parameters other than the defaults)
 CONFIGS = [
@@ -88,6 +110,104 @@ def run(epochs=EPOCHS):
     return {**header, "epochs": epochs, "rows": rows}
 
 
+def run_small(datasets=tuple(SMALL_DATA), ks=SMALL_KS, kinds=SMALL_KINDS):
+    """Fit every kind with its defaults on small data; return a JSON-ready record."""
+    header = record_header("defaults_small", seed=SEED)
+    rows = []
+    for dataset in datasets:
+        data = make_data(dataset, random_state=SEED)
+        X, X_test = data["X_train"][: SMALL_DATA[dataset]], data["X_test"]
+        for k in ks:
+            pca = PCA(k, random_state=SEED).fit(X)
+            pca_mse = np.mean(
+                (pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2
+            )
+            for model in kinds:
+                estimator = make_estimator(
+                    model,
+                    k,
+                    max_iter=None,
+                    image_shape=data["image_shape"],
+                    random_state=SEED,
+                )
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    estimator.fit(X)
+                seconds = time.perf_counter() - start
+                X_rec = estimator.inverse_transform(estimator.transform(X_test))
+                rows.append(
+                    {
+                        "data": dataset,
+                        "n_train": len(X),
+                        "model": model,
+                        "k": k,
+                        "mse_vs_pca": float(np.mean((X_rec - X_test) ** 2) / pca_mse),
+                        "fit_seconds": seconds,
+                        "n_iter": int(estimator.n_iter_),
+                    }
+                )
+                row = rows[-1]
+                print(
+                    f"{dataset} k={k} {model}: {row['mse_vs_pca']:.3f} x PCA, "
+                    f"{seconds:.1f} s, {row['n_iter']} epochs",
+                    flush=True,
+                )
+    return {**header, "fit_seconds_goal": SMALL_FIT_SECONDS, "rows": rows}
+
+
+def table_small(record):
+    """Markdown tables of the small-data part: each kind's error against PCA's
+    and fit seconds, then the issue's goals."""
+    rows = record["rows"]
+    ks = sorted({row["k"] for row in rows})
+    lines = [
+        "| data | kind | " + " | ".join(f"k={k}: x PCA (s, epochs)" for k in ks) + " |",
+        "|---|---|" + "--:|" * len(ks),
+    ]
+    cells = {(r["data"], r["model"], r["k"]): r for r in rows}
+    for data, model in dict.fromkeys((r["data"], r["model"]) for r in rows):
+        line = f"| {data} ({cells[(data, model, ks[0])]['n_train']:,} rows) | {model} "
+        for k in ks:
+            row = cells.get((data, model, k))
+            line += (
+                "| "
+                if row is None
+                else f"| {row['mse_vs_pca']:.3f} ({row['fit_seconds']:.0f} s, "
+                f"{row['n_iter']}) "
+            )
+        lines.append(line + "|")
+    goal = record["fit_seconds_goal"]
+    slowest = max(rows, key=lambda r: r["fit_seconds"])
+    lines += [
+        "",
+        "| goal | measured | verdict |",
+        "|---|---|---|",
+        f"| every default fit <= {goal} s | slowest: {slowest['model']} on "
+        f"{slowest['data']} at k={slowest['k']}, {slowest['fit_seconds']:.0f} s | "
+        f"{'met' if slowest['fit_seconds'] <= goal else '**not met**'} |",
+    ]
+    for data in dict.fromkeys(r["data"] for r in rows):
+        pairs = [
+            (
+                k,
+                cells[(data, "ConvAutoencoder", k)]["mse_vs_pca"],
+                cells[(data, "AutoencoderTransformer", k)]["mse_vs_pca"],
+            )
+            for k in ks
+            if (data, "ConvAutoencoder", k) in cells
+            and (data, "AutoencoderTransformer", k) in cells
+        ]
+        if pairs:
+            detail = ", ".join(f"k={k}: {c:.3f} vs {m:.3f}" for k, c, m in pairs)
+            met = all(c <= m for _, c, m in pairs)
+            lines.append(
+                f"| conv no worse than the MLP at every k ({data}) | {detail} | "
+                f"{'met' if met else '**not met**'} |"
+            )
+    return "\n".join(lines)
+
+
 def table(record):
     """Markdown table of the record."""
     lines = [
@@ -106,17 +226,26 @@ def table(record):
 def main():
     """Run and write the JSON, or print the table of a JSON file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["choices", "small"], default="choices")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--datasets", nargs="+", default=list(SMALL_DATA))
+    parser.add_argument("--out", type=Path, help="default: docs/results/defaults*.json")
     parser.add_argument("--table", type=Path, help="print the table of a JSON file")
     args = parser.parse_args()
     if args.table:
-        print(table(json.loads(args.table.read_text())))
+        record = json.loads(args.table.read_text())
+        print((table_small if "fit_seconds_goal" in record else table)(record))
         return
-    record = run(args.epochs)
-    args.out.write_text(json.dumps(record, indent=1) + "\n")
-    print(table(record))
-    print(f"Wrote {args.out}")
+    if args.part == "small":
+        torch.set_num_threads(1)
+        threadpool_limits(1)
+        record, render = run_small(tuple(args.datasets)), table_small
+    else:
+        record, render = run(args.epochs), table
+    out = args.out or (OUT_SMALL if args.part == "small" else OUT)
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(render(record))
+    print(f"Wrote {out}")
 
 
 if __name__ == "__main__":

@@ -162,22 +162,20 @@ def make_data(dataset, *, quick=False, random_state=0):
 def make_estimator(model, n_components, *, max_iter, image_shape, random_state=0):
     """Build `model` with its default parameters for a code of `n_components`.
 
-    Only the code size, the epoch budget `max_iter` (autoencoders) and the
-    seed are set, and for ``"ConvAutoencoder"`` the conv network on images of
-    `image_shape`: every other parameter keeps its default.
+    Only the code size, the epoch budget `max_iter` (autoencoders; None keeps
+    the default) and the seed are set, and for ``"ConvAutoencoder"`` the conv
+    network on images of `image_shape`: every other parameter keeps its
+    default.
     """
     if model == "PCA":
         return PCA(n_components=n_components, random_state=random_state)
+    params = {"random_state": random_state}
+    if max_iter is not None:
+        params["max_iter"] = max_iter
     if model == "ConvAutoencoder":
-        return skae.AutoencoderTransformer(
-            n_components,
-            network="conv",
-            image_shape=image_shape,
-            max_iter=max_iter,
-            random_state=random_state,
-        )
-    Estimator = getattr(skae, model)
-    return Estimator(n_components, max_iter=max_iter, random_state=random_state)
+        model = "AutoencoderTransformer"
+        params.update(network="conv", image_shape=image_shape)
+    return getattr(skae, model)(n_components, **params)
 
 
 def psnr(X_reconstructed, X):
