@@ -54,6 +54,10 @@ Usage::
     python benchmarks/bench_speed.py                   # CPU, writes results/speed.json
     python benchmarks/bench_speed.py --device cuda     # GPU (MLP and PCA stay on CPU)
     python benchmarks/bench_speed.py --table FILE.json # print the markdown table
+    # re-time one case in the committed file; add the bfloat16 quality check
+    python benchmarks/bench_speed.py --cases fashion-mnist-784 --merge \
+        --out docs/results/speed.json
+    python benchmarks/bench_speed.py --quality 1 --out docs/results/speed.json
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -779,9 +783,16 @@ def table(results):
             f"{'met' if within else 'not met'}); its fit is "
             f"{quality['fit_bfloat16_vs_float32']:.2f}x as fast.",
         ]
-    # Conditions of a run that differ from the script's defaults.
-    if results.get("notes"):
-        lines += ["", *(f"- {note}" for note in results["notes"])]
+    # Conditions of a run that differ from the script's defaults, and the rows
+    # merged in from later runs (--merge).
+    merged = [
+        f"The {case['case']} row on {case['threads']} thread(s) comes from a "
+        f"later run ({case['run']['created']}, `{case['run']['command']}`)."
+        for case in results["cases"]
+        if "run" in case
+    ]
+    if results.get("notes") or merged:
+        lines += ["", *(f"- {note}" for note in [*results.get("notes", []), *merged])]
     return "\n".join(lines)
 
 
@@ -809,22 +820,31 @@ def main():
         help="instead of the timed cases, add the bfloat16 quality check on "
         "THREADS threads to the --out file (kept otherwise)",
     )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the re-run cases (case and threads) in the --out "
+        "file, keeping the others; each replaced row notes its own run",
+    )
     parser.add_argument("--table", type=Path, help="print the table of a JSON file")
     args = parser.parse_args()
     if args.table:
         print(table(json.loads(args.table.read_text())))
         return
     warnings.simplefilter("ignore", ConvergenceWarning)
+    header = record_header("speed", seed=SEED, device=args.device)
+    run = {key: header[key] for key in ("created", "command")}
     if args.quality:
         results = json.loads(args.out.read_text())
-        results["precision_quality"] = score_precision(
-            device=args.device, threads=args.quality
-        )
+        results["precision_quality"] = {
+            "run": run,
+            **score_precision(device=args.device, threads=args.quality),
+        }
         args.out.write_text(json.dumps(results, indent=1) + "\n")
         print(table(results))
         print(f"Wrote {args.out}")
         return
-    results = {**record_header("speed", seed=SEED, device=args.device), "cases": []}
+    results = {**header, "cases": []}
     for case_name in args.cases:
         for threads in args.threads:
             print(f"{case_name}, {threads} threads ...", flush=True)
@@ -838,10 +858,20 @@ def main():
                     baseline=args.baseline,
                 )
             )
+    if args.merge:
+        results = _merged(json.loads(args.out.read_text()), results["cases"], run)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(table(results))
     print(f"Wrote {args.out}")
+
+
+def _merged(results, cases, run):
+    """`results` with `cases` (each stamped with its `run`) in place of the
+    rows of the same case and thread count, in the order they had."""
+    new = {(case["case"], case["threads"]): {**case, "run": run} for case in cases}
+    kept = [new.pop((case["case"], case["threads"]), case) for case in results["cases"]]
+    return {**results, "cases": [*kept, *new.values()]}
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ it; the main job runs every kind."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from benchmarks import compare, report
+from benchmarks import bench_speed, compare, report
 from benchmarks.bench_conv import BUDGET_MLP_SOURCE, _merged
 from skae._registry import AUTOENCODERS
 
@@ -64,3 +64,25 @@ def test_main_job_runs_every_kind_with_likelihoods():
     text = report.render(record)
     assert "`VariationalAutoencoder.score`" in text
     assert all(report.SHORT[model] in text for model in models)
+
+
+def test_speed_merge_replaces_only_the_rerun_rows_and_notes_their_run():
+    old = {
+        "notes": ["first"],
+        "cases": [
+            {"case": "a", "threads": 1, "value": 1},
+            {"case": "a", "threads": 2, "value": 2},
+            {"case": "b", "threads": 1, "value": 3},
+        ],
+    }
+    run = {"created": "today", "command": "again"}
+    new = [{"case": "a", "threads": 2, "value": 20}, {"case": "c", "threads": 1}]
+    merged = bench_speed._merged(old, new, run)
+    assert [(c["case"], c["threads"]) for c in merged["cases"]] == [
+        ("a", 1),
+        ("a", 2),
+        ("b", 1),
+        ("c", 1),
+    ]
+    assert merged["cases"][1] == {"case": "a", "threads": 2, "value": 20, "run": run}
+    assert "run" not in merged["cases"][0] and merged["notes"] == ["first"]
