@@ -24,6 +24,7 @@ from benchmarks import (
     bench_defaults,
     bench_impute,
     bench_impute_mixed,
+    bench_iwae,
     bench_memory,
     bench_network,
     bench_pretraining,
@@ -113,6 +114,9 @@ PAGES = {
             _first(bench_impute_mixed.draws_table),
         ),
         "impute_speed": (("impute_speed.json",), _first(bench_impute.speed_table)),
+    },
+    "docs/user_guide/variational.rst": {
+        "iwae": (("iwae.json",), _first(bench_iwae.table)),
     },
     "docs/user_guide/contractive.rst": {
         "contractive": (("contractive.json",), _first(bench_contractive.markdown)),
