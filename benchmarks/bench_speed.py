@@ -820,6 +820,48 @@ def table(results):
     return "\n".join(lines)
 
 
+def summary(results):
+    """The README's sentence: fit against the torch loop, and bfloat16's gain."""
+    cases = {(c["case"], c["threads"]): c for c in results["cases"]}
+    mlp = [cases[key] for key in sorted(cases) if key[0] == "fashion-mnist-784"]
+    hardware = results["hardware"]
+    text = (
+        "Speed on this project's 2-core machine "
+        f"({hardware['cpu']}, `benchmarks/bench_speed.py`): `fit` trains at "
+        + " and ".join(
+            f"{c['ratios']['fit_skae_vs_torch']:.2f}x ({c['threads']} "
+            f"thread{'s' * (c['threads'] > 1)})"
+            for c in mlp
+        )
+        + " the speed of a hand-written torch loop of the same 784-256-128-32 "
+        "network."
+    )
+    compiled = [c for c in mlp if c["ratios"].get("fit_torch_compile_vs_torch")]
+    if compiled:
+        text += (
+            " That loop under `torch.compile` ran "
+            + " and ".join(
+                f"{c['ratios']['fit_torch_compile_vs_torch']:.2f}x as fast warm, "
+                "with a "
+                f"first fit of {c['fit']['torch_compile']['first_fit_seconds']:.1f} s "
+                f"against {c['fit']['torch']['first_fit_seconds']:.1f} s "
+                f"({c['threads']} thread{'s' * (c['threads'] > 1)})"
+                for c in compiled
+            )
+            + ": skae does not compile."
+        )
+    quality = results.get("precision_quality")
+    if quality:
+        text += (
+            f' `precision="bfloat16"` fitted the Fashion-MNIST headline model '
+            f"(k={quality['n_components']}, {quality['max_iter']} epochs, "
+            f"{quality['threads']} thread) {quality['fit_bfloat16_vs_float32']:.2f}x "
+            f"as fast as float32, to a test error "
+            f"{quality['mse_bfloat16_vs_float32']:.4f}x float32's."
+        )
+    return text
+
+
 def main():
     """Parse the command line, run the cases, print the table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

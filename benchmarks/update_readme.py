@@ -68,6 +68,7 @@ PAGES = {
             ),
         ),
         "impute": (("impute.json",), _first(report.impute_summary)),
+        "speed": (("speed.json",), _first(bench_speed.summary)),
     },
     "docs/choosing.md": {
         "choice": (("fashion_mnist.json", "digits.json"), report.choice),
