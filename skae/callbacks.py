@@ -198,7 +198,10 @@ class TimeBudget(Callback):
     pass that measures ``reconstruction_error_`` costs about a third of an
     epoch). The estimator then keeps the weights it reached (under
     ``early_stopping``, its best ones) with no warning: a budget is a
-    planned end. `max_iter` still caps the epochs.
+    planned end. `max_iter` still caps the epochs. The budget is checked
+    between epochs, so the first epoch always runs whole: a budget shorter
+    than one epoch (an ``importance_samples=50`` variational model on tens of
+    thousands of rows, say) is overrun by that epoch.
 
     With `cosine`, each epoch's learning rate follows a cosine from
     `learning_rate_init` towards 0 over the epochs the budget is expected to
