@@ -82,6 +82,10 @@ PAGES = {
         ),
         "benchmark_digits": (("digits.json",), _benchmark(figures="images/digits_")),
         "defaults": (("defaults.json",), _first(bench_defaults.table)),
+        "defaults_small": (
+            ("defaults_small.json",),
+            _first(bench_defaults.table_small),
+        ),
         "pretraining": (
             ("pretraining.json",),
             _first(bench_pretraining.markdown_table),
