@@ -336,8 +336,21 @@ def run_categories(*, quick=False, random_state=0, log=print):
                 for key in ("accuracy", "rmse_standardised"):
                     if repeats > 1:
                         row[f"{key}_sem"] = _sem([run[key] for run in runs[name]])
+                if name != "skae" and repeats > 1:
+                    # skae's score less this imputer's, mask by mask: the mean
+                    # and its standard error (the masks' own difficulty cancels).
+                    row["skae_minus"] = {
+                        key: _paired(runs["skae"], runs[name], key)
+                        for key in ("accuracy", "rmse_standardised")
+                    }
                 results.append({"table": table, "rate": rate, "imputer": name, **row})
     return {"tables": tables, "rates": list(rates), "repeats": repeats}, results
+
+
+def _paired(ours, theirs, key):
+    """Mean and standard error of ``ours[i][key] - theirs[i][key]`` over masks."""
+    differences = [a[key] - b[key] for a, b in zip(ours, theirs, strict=True)]
+    return {"mean": float(np.mean(differences)), "sem": _sem(differences)}
 
 
 def _sem(values):
@@ -582,7 +595,9 @@ def categories_table(record):
         f"at random ({settings['repeats']} masks each, averaged, the same for "
         "every imputer); each imputer fills the whole table. Accuracy on the "
         "removed categories; RMSE on the removed numbers, in units of each "
-        "column's standard deviation; ± their standard errors over the masks; "
+        "column's standard deviation; ± their standard errors over the masks "
+        "(for skae's differences with each imputer, over the masks' paired "
+        "differences: positive accuracy, negative RMSE favour skae); "
         "fit: wall seconds. skae: `AutoencoderImputer(categorical_features=...)`, "
         "its defaults; IterativeImputer on the standardised numbers and one-hot "
         "columns (less each one's first), each category the likeliest; miceforest "
@@ -595,12 +610,32 @@ def categories_table(record):
             row["imputer"],
             _with_sem(row, "accuracy"),
             _with_sem(row, "rmse_standardised"),
+            _paired_cell(row, "accuracy", 100, "{:+.2f} ± {:.2f}"),
+            _paired_cell(row, "rmse_standardised", 1, "{:+.3f} ± {:.3f}"),
             f"{row['fit_time']:.1f}",
         ]
         for row in record["results"]
     ]
-    header = ["table", "removed", "imputer", "accuracy", "RMSE (sd units)", "fit (s)"]
+    header = [
+        "table",
+        "removed",
+        "imputer",
+        "accuracy",
+        "RMSE (sd units)",
+        "skae's accuracy less this one's (points, paired)",
+        "skae's RMSE less this one's (paired)",
+        "fit (s)",
+    ]
     return text + "\n\n" + _markdown(header, rows) + "\n"
+
+
+def _paired_cell(row, key, scale, template):
+    """skae's paired difference with this imputer's `key`, scaled; empty for
+    skae itself and in records that predate it."""
+    if "skae_minus" not in row:
+        return ""
+    paired = row["skae_minus"][key]
+    return template.format(scale * paired["mean"], scale * paired["sem"])
 
 
 def _with_sem(row, key):
