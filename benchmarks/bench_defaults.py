@@ -29,18 +29,15 @@ Usage::
 
 import argparse
 import json
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 import skae
-from benchmarks.compare import MODELS, make_data, make_estimator, psnr
+from benchmarks.compare import MODELS, fit_quietly, make_data, make_estimator, psnr
 from benchmarks.provenance import record_header
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
@@ -69,16 +66,6 @@ CONFIGS = [
 ]  # fmt: skip
 
 
-def _fit(estimator, X):
-    """Fit `estimator` on `X` (running out of epochs is the budget, not a
-    failure: no warning); return the wall seconds it took."""
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator.fit(X)
-    return time.perf_counter() - start
-
-
 def run(epochs=EPOCHS):
     """Fit every configuration; return a JSON-ready record."""
     header = record_header("defaults", seed=SEED)
@@ -97,7 +84,7 @@ def run(epochs=EPOCHS):
         estimator = getattr(skae, model)(
             k, max_iter=epochs, random_state=SEED, **params
         )
-        seconds = _fit(estimator, X)
+        seconds, _ = fit_quietly(estimator, X)
         X_rec = estimator.inverse_transform(estimator.transform(X_test))
         X_denoised = estimator.inverse_transform(estimator.transform(X_noisy))
         rows.append(
@@ -136,7 +123,7 @@ def run_small(datasets=tuple(SMALL_DATA), ks=SMALL_KS, kinds=SMALL_KINDS):
                     image_shape=data["image_shape"],
                     random_state=SEED,
                 )
-                seconds = _fit(estimator, X)
+                seconds, _ = fit_quietly(estimator, X)
                 X_rec = estimator.inverse_transform(estimator.transform(X_test))
                 rows.append(
                     {

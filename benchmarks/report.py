@@ -210,7 +210,7 @@ def likelihood_table(record):
     """Held-out log-likelihood per code size: ``PCA.score`` beside the ELBO.
 
     Only the models whose ``score`` is a log-likelihood have one (see
-    ``compare.LIKELIHOOD_MODELS``); empty when the run has none but PCA.
+    ``compare.LIKELIHOOD_ESTIMATORS``); empty when the run has none but PCA.
     """
     rows = _lookup(record)
     ks = record["settings"]["ks"]
