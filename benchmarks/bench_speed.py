@@ -784,7 +784,7 @@ def table(results):
                 for record in compiled
             ),
         ]
-    qualities = _qualities(results)
+    qualities = results.get("precision_quality", [])
     if qualities:
         first = qualities[0]
         lines += [
@@ -810,13 +810,6 @@ def table(results):
     if results.get("notes") or merged:
         lines += ["", *(f"- {note}" for note in [*results.get("notes", []), *merged])]
     return "\n".join(lines)
-
-
-def _qualities(results):
-    """The bfloat16 quality checks of `results`, one per thread count (a
-    record written before there could be several holds one, not in a list)."""
-    quality = results.get("precision_quality", [])
-    return [quality] if isinstance(quality, dict) else quality
 
 
 def _quality_row(quality):
@@ -865,7 +858,7 @@ def summary(results):
             )
             + ": skae does not compile."
         )
-    qualities = _qualities(results)
+    qualities = results.get("precision_quality", [])
     if qualities:
         text += (
             ' `precision="bfloat16"` fitted the Fashion-MNIST headline model '
@@ -922,7 +915,7 @@ def main():
     run = {key: header[key] for key in ("created", "command")}
     if args.quality:
         results = json.loads(args.out.read_text())
-        checks = {q["threads"]: q for q in _qualities(results)}
+        checks = {q["threads"]: q for q in results.get("precision_quality", [])}
         for threads in args.quality:
             checks[threads] = {
                 "run": run,
