@@ -31,9 +31,9 @@ def parse_args(argv=None):
         "--dataset",
         choices=["digits", "fashion_mnist", "mnist"],
         default="digits",
-        help="digits (bundled, every kind, about 3 minutes) or the local "
-        "MNIST-like IDX files (see skae.datasets; Fashion-MNIST: 41 minutes "
-        "with --threads 2)",
+        help="digits (bundled, every kind, about 2 minutes on one thread) or "
+        "the local MNIST-like IDX files (see skae.datasets; Fashion-MNIST: "
+        "about 35 minutes with --threads 2)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: fewer sizes and epochs"
