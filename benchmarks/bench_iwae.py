@@ -512,7 +512,8 @@ def table(record):
             lines += [
                 "",
                 f"{', '.join(over)}: the first epoch alone outlasts the budget; "
-                "`TimeBudget` ends training between epochs, so the fit ran one.",
+                "`TimeBudget` then ended training between epochs only (it now "
+                "also checks after every batch), so the fit ran one.",
             ]
         lines.append("")
     part = record["parts"].get("defaults")

@@ -198,10 +198,12 @@ class TimeBudget(Callback):
     pass that measures ``reconstruction_error_`` costs about a third of an
     epoch). The estimator then keeps the weights it reached (under
     ``early_stopping``, its best ones) with no warning: a budget is a
-    planned end. `max_iter` still caps the epochs. The budget is checked
-    between epochs, so the first epoch always runs whole: a budget shorter
-    than one epoch (an ``importance_samples=50`` variational model on tens of
-    thousands of rows, say) is overrun by that epoch.
+    planned end. `max_iter` still caps the epochs. The budget is also checked
+    after every training batch: once it is spent, training ends there, so a
+    budget shorter than an epoch (an ``importance_samples=50`` variational
+    model on tens of thousands of rows, say) is overrun by one batch, not one
+    epoch. The updates of an epoch cut short are kept; ``n_iter_`` and
+    ``loss_curve_`` count whole epochs only.
 
     With `cosine`, each epoch's learning rate follows a cosine from
     `learning_rate_init` towards 0 over the epochs the budget is expected to
@@ -292,6 +294,28 @@ class TimeBudget(Callback):
         """
         self.epoch_start_ = time.perf_counter()
 
+    def on_batch_end(self, net, training=False, **kwargs):
+        """Stop in the middle of an epoch once the budget is spent.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The estimator's net.
+
+        training : bool, default=False
+            Whether the batch was a training one; validation batches are not
+            cut short.
+
+        **kwargs : dict
+            Ignored.
+        """
+        if training and time.perf_counter() - self.start_ >= self.seconds:
+            self._stop(net)
+
+    def _stop(self, net):
+        """End training, saying why (see :func:`stop_training`)."""
+        stop_training(net, f"its time budget of {self.seconds:g} s")
+
     def on_epoch_end(self, net, **kwargs):
         """Stop when the next epoch would overrun; set the next learning rate.
 
@@ -308,7 +332,7 @@ class TimeBudget(Callback):
         last = now - self.epoch_start_
         remaining = self.seconds - (now - self.start_) - self.reserve * last
         if last > remaining:
-            stop_training(net, f"its time budget of {self.seconds:g} s")
+            self._stop(net)
         if self.cosine:
             expected = self.epochs_ + math.floor(remaining / last)
             factor = 0.5 * (1 + math.cos(math.pi * self.epochs_ / expected))

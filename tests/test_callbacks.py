@@ -335,6 +335,37 @@ def test_time_budget_ends_training_quietly_within_budget():
     assert lr < ae.learning_rate_init
 
 
+class _FirstWeights(Callback):
+    """Keep a copy of the module's weights as training begins."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.weights = [p.detach().clone() for p in net.module_.parameters()]
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_time_budget_cuts_an_epoch_longer_than_the_budget(early_stopping):
+    """Check that a budget shorter than one epoch ends training mid-epoch,
+    quietly, keeping the epoch's updates and counting whole epochs only."""
+    X = np.random.RandomState(0).rand(20_000, 8).astype(np.float32)
+    ae = AutoencoderTransformer(
+        **{**FAST_PARAMS, "batch_size": 1, "early_stopping": early_stopping},
+        callbacks=[("first", _FirstWeights()), TimeBudget(0.2)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        start = time.perf_counter()
+        ae.fit(X)
+        seconds = time.perf_counter() - start
+    # 20,000 single-row steps take several seconds; the fit stops at 0.2 s.
+    assert seconds < 3
+    assert ae.n_iter_ == 0 and ae.loss_curve_ == []
+    weights = [p.detach() for p in ae.module_.parameters()]
+    initial = dict(ae.net_.callbacks_)["first"].weights  # fit's copy of `first`
+    assert any(not torch.equal(a, b) for a, b in zip(weights, initial, strict=True))
+    assert np.isfinite(ae.transform(X[:5])).all()
+    assert np.isfinite(ae.reconstruction_error_)
+
+
 def test_time_budget_refuses_a_budget_that_is_not_positive():
     """Check the error for a budget of no time."""
     X = np.random.RandomState(0).rand(30, 4)
