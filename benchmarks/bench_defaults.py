@@ -16,6 +16,10 @@ images (scored on the official 10,000 test images), at k = 2, 8 and 32, one
 torch thread. It records each fit's wall seconds and epochs and its test MSE
 as a ratio of PCA's, and checks the issue's goals: every fit at most
 ``SMALL_FIT_SECONDS``, and the conv network no worse than the MLP at every k.
+``--average`` fits the same with ``callbacks=[WeightAverage(0.99)]`` (training
+ends on a moving average of the weights; ``skae.callbacks.WeightAverage``)
+and writes ``defaults_small_averaged.json``, which the docs compare with the
+defaults' record.
 
 Usage::
 
@@ -23,6 +27,7 @@ Usage::
     python -m benchmarks.bench_defaults --table docs/results/defaults.json
     python -m benchmarks.bench_defaults --part small   # defaults_small.json
     python -m benchmarks.bench_defaults --table docs/results/defaults_small.json
+    python -m benchmarks.bench_defaults --part small --average --datasets digits
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -39,10 +44,13 @@ from threadpoolctl import threadpool_limits
 import skae
 from benchmarks.compare import MODELS, fit_quietly, make_data, make_estimator, psnr
 from benchmarks.provenance import record_header
+from skae.callbacks import WeightAverage
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 OUT = RESULTS / "defaults.json"
 OUT_SMALL = RESULTS / "defaults_small.json"
+OUT_AVERAGED = RESULTS / "defaults_small_averaged.json"
+AVERAGE_DECAY = 0.99
 SEED = 0
 EPOCHS = 10
 
@@ -103,9 +111,13 @@ def run(epochs=EPOCHS):
     return {**header, "epochs": epochs, "rows": rows}
 
 
-def run_small(datasets=tuple(SMALL_DATA), ks=SMALL_KS, kinds=SMALL_KINDS):
-    """Fit every kind with its defaults on small data; return a JSON-ready record."""
+def run_small(
+    datasets=tuple(SMALL_DATA), ks=SMALL_KS, kinds=SMALL_KINDS, average=False
+):
+    """Fit every kind with its defaults (with `average`, ending on a moving
+    average of the weights) on small data; return a JSON-ready record."""
     header = record_header("defaults_small", seed=SEED)
+    callbacks = f"[WeightAverage({AVERAGE_DECAY})]" if average else None
     rows = []
     for dataset in datasets:
         data = make_data(dataset, random_state=SEED)
@@ -123,6 +135,8 @@ def run_small(datasets=tuple(SMALL_DATA), ks=SMALL_KS, kinds=SMALL_KINDS):
                     image_shape=data["image_shape"],
                     random_state=SEED,
                 )
+                if average:
+                    estimator.set_params(callbacks=[WeightAverage(AVERAGE_DECAY)])
                 seconds, _ = fit_quietly(estimator, X)
                 X_rec = estimator.inverse_transform(estimator.transform(X_test))
                 rows.append(
@@ -142,7 +156,47 @@ def run_small(datasets=tuple(SMALL_DATA), ks=SMALL_KS, kinds=SMALL_KINDS):
                     f"{seconds:.1f} s, {row['n_iter']} epochs",
                     flush=True,
                 )
-    return {**header, "fit_seconds_goal": SMALL_FIT_SECONDS, "rows": rows}
+    return {
+        **header,
+        "fit_seconds_goal": SMALL_FIT_SECONDS,
+        "callbacks": callbacks,
+        "rows": rows,
+    }
+
+
+def table_averaged(defaults, averaged):
+    """Markdown table: each kind's error against PCA's with its defaults and
+    with its weights averaged, from the two small-data records."""
+    base = {(r["data"], r["model"], r["k"]): r for r in defaults["rows"]}
+    rows = [r for r in averaged["rows"] if (r["data"], r["model"], r["k"]) in base]
+    ks = sorted({r["k"] for r in rows})
+    cells = {(r["data"], r["model"], r["k"]): r for r in rows}
+    lines = [
+        f"Test MSE as a multiple of PCA's: the defaults, then with "
+        f"`callbacks={averaged['callbacks']}` (fit seconds of each). Runs: "
+        f"`{defaults['command']}` ({defaults['created'][:10]}) and "
+        f"`{averaged['command']}` ({averaged['created'][:10]}), one thread.",
+        "",
+        "| data | kind | " + " | ".join(f"k={k}" for k in ks) + " |",
+        "|---|---|" + "--:|" * len(ks),
+    ]
+    better = 0
+    for data, model in dict.fromkeys((r["data"], r["model"]) for r in rows):
+        line = f"| {data} | {model} "
+        for k in ks:
+            key = (data, model, k)
+            if key not in cells:
+                line += "| "
+                continue
+            old, new = base[key], cells[key]
+            better += new["mse_vs_pca"] < old["mse_vs_pca"]
+            line += (
+                f"| {old['mse_vs_pca']:.3f} -> {new['mse_vs_pca']:.3f} "
+                f"({old['fit_seconds']:.0f} / {new['fit_seconds']:.0f} s) "
+            )
+        lines.append(line + "|")
+    lines += ["", f"Lower with the average in {better} of {len(rows)} fits."]
+    return "\n".join(lines)
 
 
 def table_small(record):
@@ -218,6 +272,11 @@ def main():
     parser.add_argument("--part", choices=["choices", "small"], default="choices")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--datasets", nargs="+", default=list(SMALL_DATA))
+    parser.add_argument(
+        "--average",
+        action="store_true",
+        help="with --part small: end on a moving average of the weights",
+    )
     parser.add_argument("--out", type=Path, help="default: docs/results/defaults*.json")
     parser.add_argument("--table", type=Path, help="print the table of a JSON file")
     args = parser.parse_args()
@@ -228,10 +287,12 @@ def main():
     if args.part == "small":
         torch.set_num_threads(1)
         threadpool_limits(1)
-        record, render = run_small(tuple(args.datasets)), table_small
+        record = run_small(tuple(args.datasets), average=args.average)
+        render = table_small
     else:
         record, render = run(args.epochs), table
-    out = args.out or (OUT_SMALL if args.part == "small" else OUT)
+    small = OUT_AVERAGED if args.average else OUT_SMALL
+    out = args.out or (small if args.part == "small" else OUT)
     out.write_text(json.dumps(record, indent=1) + "\n")
     print(render(record))
     print(f"Wrote {out}")

@@ -86,6 +86,10 @@ PAGES = {
             ("defaults_small.json",),
             _first(bench_defaults.table_small),
         ),
+        "defaults_averaged": (
+            ("defaults_small.json", "defaults_small_averaged.json"),
+            lambda records: bench_defaults.table_averaged(*records),
+        ),
         "pretraining": (
             ("pretraining.json",),
             _first(bench_pretraining.markdown_table),
