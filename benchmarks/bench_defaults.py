@@ -27,7 +27,7 @@ Usage::
     python -m benchmarks.bench_defaults --table docs/results/defaults.json
     python -m benchmarks.bench_defaults --part small   # defaults_small.json
     python -m benchmarks.bench_defaults --table docs/results/defaults_small.json
-    python -m benchmarks.bench_defaults --part small --average --datasets digits
+    python -m benchmarks.bench_defaults --part small --average   # ..._averaged.json
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
