@@ -1175,38 +1175,6 @@ def _impute_goals(record):
     return lines
 
 
-def impute_summary(record):
-    """The README's compact table: skae's RMSE against the best of the others."""
-    rows = _impute_rows(record)
-    pairs = _impute_pairs(record)
-    rates = list(dict.fromkeys(rate for _, rate in pairs))
-    lines = []
-    for dataset in dict.fromkeys(dataset for dataset, _ in pairs):
-        cells = []
-        for rate in rates:
-            if (dataset, rate, "AutoencoderImputer") not in rows:
-                cells.append("")
-                continue
-            others = {
-                short: rows[(dataset, rate, name)]["rmse"]
-                for name, short in IMPUTE_SHORT.items()
-                if name != "AutoencoderImputer"
-            }
-            best = min(others, key=others.get)
-            skae = rows[(dataset, rate, "AutoencoderImputer")]["rmse"]
-            cells.append(f"{skae / others[best]:.2f}x ({best})")
-        kind = record["datasets"][dataset]["kind"]
-        lines.append([f"{IMPUTE_NAMES.get(dataset, dataset)} ({kind})", *cells])
-    text = (
-        "`AutoencoderImputer`'s RMSE on entries removed at random, as a multiple "
-        "of the best of scikit-learn's mean, KNN and Iterative imputers (named) "
-        "on the same tables (below 1: skae fills best). Run of "
-        f"{record['created'][:10]}: `{record['command']}`."
-    )
-    header = ["dataset", *(f"{rate:.0%} removed" for rate in rates)]
-    return text + "\n\n" + _table(header, lines) + "\n"
-
-
 def impute(record):
     """The full imputation section, for the docs: every measure, the goals,
     the sweep of skae's settings and the warnings.
