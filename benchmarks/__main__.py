@@ -12,6 +12,8 @@ import json
 import time
 from pathlib import Path
 
+from benchmarks.provenance import add_threads_argument, use_threads
+
 DEFAULT_OUT = Path(__file__).parent / "results"
 
 
@@ -42,10 +44,8 @@ def parse_args(argv=None):
         "--out", type=Path, help="output folder (default benchmarks/results/<dataset>)"
     )
     parser.add_argument("--seed", type=int, default=0, help="the one random seed")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
+    add_threads_argument(
+        parser,
         help="CPU threads for torch and BLAS (default 1: on a shared machine, "
         "extra threads spin-wait and slow training down many times over)",
     )
@@ -79,11 +79,7 @@ def main(argv=None):
     args = parse_args(argv)
     # Thread pools are limited before any work starts; torch and the BLAS
     # libraries read these settings at their first parallel call.
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(args.threads)
-    threadpool_limits(args.threads)
+    use_threads(args.threads)
 
     from benchmarks import compare, report, selection
 

@@ -28,7 +28,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from benchmarks.provenance import record_header
+from benchmarks.provenance import add_threads_argument, record_header, use_threads
 from skae import AutoencoderTransformer
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "results" / "anomaly.json"
@@ -188,20 +188,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch and BLAS threads (default 1)"
-    )
+    add_threads_argument(parser)
     parser.add_argument("--table", type=Path, help="print the table of a JSON file")
     args = parser.parse_args(argv)
     if args.table:
         record = json.loads(args.table.read_text())
         print(sentence(record), table(record), sep="\n\n")
         return
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(args.threads)
-    threadpool_limits(args.threads)
+    use_threads(args.threads)
     record = run(random_state=args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=1) + "\n")

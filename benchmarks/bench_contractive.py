@@ -79,7 +79,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import skae
 from benchmarks.compare import fit_quietly, psnr
-from benchmarks.provenance import record_header
+from benchmarks.provenance import add_threads_argument, record_header, use_threads
 from skae._contractive import jacobian_norm
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
@@ -467,19 +467,14 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--max-iter", type=int, help="epochs (default: per dataset)")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch and BLAS threads (default 1)"
-    )
+    add_threads_argument(parser)
     parser.add_argument("--out", type=Path, help="default: docs/results/contractive*")
     parser.add_argument("--table", type=Path, help="print the table of a JSON file")
     args = parser.parse_args(argv)
     if args.table:
         print(markdown(json.loads(args.table.read_text())))
         return 0
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(args.threads)
-    threadpool_limits(args.threads)
+    use_threads(args.threads)
     try:
         record = run(
             args.dataset, ks=args.ks, weights=args.weights, max_iter=args.max_iter,

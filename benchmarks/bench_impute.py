@@ -53,7 +53,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from benchmarks.provenance import load_average, record_header
+from benchmarks.provenance import (
+    add_threads_argument,
+    load_average,
+    record_header,
+    use_threads,
+)
 from skae import AutoencoderImputer
 from skae.datasets import load_fashion_mnist
 
@@ -760,9 +765,7 @@ def main(argv=None):
     )
     parser.add_argument("--no-sweep", action="store_true", help="skip the sweep")
     parser.add_argument("--seed", type=int, default=0, help="the one random seed")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch and BLAS threads (default 1)"
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -793,11 +796,7 @@ def main(argv=None):
             f"unknown datasets {sorted(unknown)}; choose from {list(DATASETS)}"
         )
     rates = RATES if args.rates is None else tuple(map(float, args.rates.split(",")))
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(args.threads)
-    threadpool_limits(args.threads)
+    use_threads(args.threads)
     if args.speed:
         record = run_speed(
             quick=args.quick,

@@ -48,7 +48,12 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import skae
-from benchmarks.provenance import load_average, record_header
+from benchmarks.provenance import (
+    add_threads_argument,
+    load_average,
+    record_header,
+    use_threads,
+)
 from skae.callbacks import TimeBudget
 from skae.datasets import load_fashion_mnist
 
@@ -576,9 +581,7 @@ def main(argv=None):
     )
     parser.add_argument("--ks", type=_ints, help="defaults part's code sizes")
     parser.add_argument("--seed", type=int, default=SEED, help="the one random seed")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch and BLAS threads (default 1)"
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -592,11 +595,7 @@ def main(argv=None):
     if args.table:
         print(table(json.loads(args.table.read_text())), end="")
         return
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(args.threads)
-    threadpool_limits(args.threads)
+    use_threads(args.threads)
     dataset = args.dataset or ("digits" if args.quick else "fashion_mnist")
     record = run(
         dataset,

@@ -39,7 +39,7 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from benchmarks.provenance import ROOT, record_header
+from benchmarks.provenance import ROOT, add_threads_argument, record_header, use_threads
 from skae import AutoencoderTransformer
 
 EXAMPLE = ROOT / "docs" / "examples" / "plot_own_network.py"
@@ -324,19 +324,13 @@ def main(argv=None):
     # One thread, as in the other benchmarks (benchmarks/README.md): these
     # networks are too small to gain from a second, and on a shared 2-core
     # machine a fit that took 2 s on one thread took 25 to 60 s on two.
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch and BLAS threads (default 1)"
-    )
+    add_threads_argument(parser)
     parser.add_argument("--table", type=Path, help="print the table of a JSON file")
     args = parser.parse_args(argv)
     if args.table:
         print(table(json.loads(args.table.read_text())))
         return
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(args.threads)
-    threadpool_limits(args.threads)
+    use_threads(args.threads)
     record = run(
         seed=args.seed,
         n_repeats=args.repeats,

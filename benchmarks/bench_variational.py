@@ -43,7 +43,12 @@ import numpy as np
 
 import skae
 from benchmarks import compare, plots, report
-from benchmarks.provenance import load_average, record_header
+from benchmarks.provenance import (
+    add_threads_argument,
+    load_average,
+    record_header,
+    use_threads,
+)
 from skae.datasets import load_fashion_mnist
 from skae.plotting import LatentSpaceDisplay, SampleGridDisplay
 
@@ -563,9 +568,7 @@ def main(argv=None):
         help=f"codes per image of log_likelihood (default {N_IMPORTANCE})",
     )
     parser.add_argument("--seed", type=int, default=0, help="the one random seed")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch and BLAS threads (default 1)"
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -597,11 +600,7 @@ def main(argv=None):
         for path in plot_all(record, out, prefix, k=args.sample_k):
             print(f"Wrote {path}")
         return
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(args.threads)
-    threadpool_limits(args.threads)
+    use_threads(args.threads)
     record = run(
         args.dataset,
         quick=args.quick,

@@ -167,3 +167,19 @@ def _memory_gib():
             return round(int(meminfo.readline().split()[1]) / 2**20, 1)
     except (OSError, ValueError, IndexError):
         return None
+
+
+def add_threads_argument(parser, help="torch and BLAS threads (default 1)"):
+    """Add the ``--threads`` option every benchmark takes (default 1)."""
+    parser.add_argument("--threads", type=int, default=1, help=help)
+
+
+def use_threads(n_threads):
+    """Limit torch's and the BLAS libraries' thread pools to `n_threads`,
+    before any work starts (they read the setting at their first parallel
+    call)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(n_threads)
+    threadpool_limits(n_threads)
