@@ -59,7 +59,6 @@ from sklearn.impute import IterativeImputer
 
 from benchmarks.provenance import load_average, record_header
 from skae import AutoencoderImputer
-from skae.callbacks import WeightAverage
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = {
@@ -235,17 +234,16 @@ def _has_miceforest():
     return True
 
 
-# skae with its weights averaged over the last batches (a public callback).
-AVERAGED = "skae, WeightAverage(0.99)"
+# skae ending on its last weights rather than on their average.
+LAST_WEIGHTS = "skae, average_decay=0"
 
 
 def make_estimator(name, categorical, *, quick=False, random_state=0):
     """The imputer `name` of the categories part, unfitted."""
-    if name in ("skae", AVERAGED):
-        callbacks = [WeightAverage(0.99)] if name == AVERAGED else None
+    if name in ("skae", LAST_WEIGHTS):
         imputer = AutoencoderImputer(
             categorical_features=categorical,
-            callbacks=callbacks,
+            average_decay=0.0 if name == LAST_WEIGHTS else 0.99,
             random_state=random_state,
         )
         if quick:
@@ -302,7 +300,7 @@ def score(df_filled, data):
 
 def run_categories(*, quick=False, random_state=0, log=print):
     """The categories part; the JSON-ready record."""
-    names = ["skae", AVERAGED, "mean / most frequent", "IterativeImputer (one-hot)"]
+    names = ["skae", LAST_WEIGHTS, "mean / most frequent", "IterativeImputer (one-hot)"]
     if _has_miceforest():
         names.append("miceforest")
     rates = QUICK["rates"] if quick else RATES
@@ -345,15 +343,12 @@ def run_categories(*, quick=False, random_state=0, log=print):
                     if repeats > 1:
                         row[f"{key}_sem"] = _sem([run[key] for run in runs[name]])
                 # skae's score less this imputer's, mask by mask: the mean and
-                # its standard error (the masks' own difficulty cancels); for
-                # the other imputers, the averaged skae's too.
-                ours = {"skae_minus": "skae", "averaged_minus": AVERAGED}
-                for field, model in ours.items():
-                    if repeats > 1 and not name.startswith(model):
-                        row[field] = {
-                            key: _paired(runs[model], runs[name], key)
-                            for key in ("accuracy", "rmse_standardised")
-                        }
+                # its standard error (the masks' own difficulty cancels).
+                if repeats > 1 and name != "skae":
+                    row["skae_minus"] = {
+                        key: _paired(runs["skae"], runs[name], key)
+                        for key in ("accuracy", "rmse_standardised")
+                    }
                 results.append({"table": table, "rate": rate, "imputer": name, **row})
     return {"tables": tables, "rates": list(rates), "repeats": repeats}, results
 
@@ -610,9 +605,9 @@ def categories_table(record):
         "(for skae's differences with each imputer, over the masks' paired "
         "differences: positive accuracy, negative RMSE favour skae); "
         "fit: wall seconds. skae: `AutoencoderImputer(categorical_features=...)`, "
-        "its defaults, and with `callbacks=[WeightAverage(0.99)]` "
-        "(`skae.callbacks.WeightAverage`: the weights averaged over the last "
-        "hundred or so batches); IterativeImputer on the standardised "
+        "its defaults (training ends on a moving average of the weights over "
+        "the last hundred or so batches), and ending on its last weights "
+        "instead (`average_decay=0`); IterativeImputer on the standardised "
         "numbers and one-hot columns (less each one's first), each category "
         "the likeliest; miceforest "
         f"without mean matching, {MICE_ITERATIONS} iterations. " + _provenance(record)
@@ -626,10 +621,6 @@ def categories_table(record):
             _with_sem(row, "rmse_standardised"),
             _paired_cell(row, "accuracy", 100, "{:+.2f} ± {:.2f}"),
             _paired_cell(row, "rmse_standardised", 1, "{:+.3f} ± {:.3f}"),
-            _paired_cell(row, "accuracy", 100, "{:+.2f} ± {:.2f}", "averaged_minus"),
-            _paired_cell(
-                row, "rmse_standardised", 1, "{:+.3f} ± {:.3f}", "averaged_minus"
-            ),
             f"{row['fit_time']:.1f}",
         ]
         for row in record["results"]
@@ -642,19 +633,17 @@ def categories_table(record):
         "RMSE (sd units)",
         "skae's accuracy less this one's (points, paired)",
         "skae's RMSE less this one's (paired)",
-        "averaged skae's accuracy less this one's",
-        "averaged skae's RMSE less this one's",
         "fit (s)",
     ]
     return text + "\n\n" + _markdown(header, rows) + "\n"
 
 
-def _paired_cell(row, key, scale, template, field="skae_minus"):
-    """skae's paired difference with this imputer's `key` (`field` says which
-    skae's), scaled; empty for skae itself and in records that predate it."""
-    if field not in row:
+def _paired_cell(row, key, scale, template):
+    """skae's paired difference with this imputer's `key`, scaled; empty for
+    skae itself and in records that predate it."""
+    if "skae_minus" not in row:
         return ""
-    paired = row[field][key]
+    paired = row["skae_minus"][key]
     return template.format(scale * paired["mean"], scale * paired["sem"])
 
 

@@ -85,7 +85,7 @@ PAGES = {
             _first(bench_defaults.table_small),
         ),
         "defaults_averaged": (
-            ("defaults_small.json", "defaults_small_averaged.json"),
+            ("defaults_small_last_weights.json", "defaults_small.json"),
             lambda records: bench_defaults.table_averaged(*records),
         ),
         "pretraining": (

@@ -6,7 +6,7 @@ import math
 import warnings
 from dataclasses import KW_ONLY, dataclass
 from functools import partial
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skae._compat import HasMethods, Interval, StrOptions, _fit_context
-from skae._engine.callbacks import plain_module
+from skae._engine.callbacks import WeightAverage, plain_module
 from skae._engine.data import (
     RELEASE_BYTES,
     iter_chunks,
@@ -127,6 +127,7 @@ class _BaseAutoencoder(
     image_shape: tuple | None = None
     conv_channels: tuple = (32,)
     init: str = "pca"
+    average_decay: float = 0.99
     warm_start: bool = False
     accelerator: Any = None
 
@@ -143,6 +144,7 @@ class _BaseAutoencoder(
         "image_shape": ["array-like", None],
         "conv_channels": ["array-like"],
         "init": [StrOptions({"pca", "random"})],
+        "average_decay": [Interval(Real, 0, 1, closed="left")],
         "warm_start": ["boolean"],
         "accelerator": [HasMethods(["prepare", "backward", "unwrap_model"]), None],
     }
@@ -414,12 +416,20 @@ class _BaseAutoencoder(
             corrupt=self._corrupt,
             n_features=n_features,
             device=device,
-            callbacks=self._callbacks(),
+            callbacks=[
+                ("weight_average", WeightAverage(self.average_decay)),
+                *self._callbacks(),
+            ],
         )
 
     def _callbacks(self):
         """Seam: the kind's own ``(name, callback)`` pairs for the net."""
         return []
+
+    def _update_training_params(self):
+        """Pass the training parameters, `average_decay` too, to the net."""
+        super()._update_training_params()
+        dict(self.net_.callbacks_)["weight_average"].decay = self.average_decay
 
     def _seeded_rows(self, n_samples, n_rows):
         """Sorted indices of at most `n_rows` of `n_samples` rows, drawn from

@@ -68,7 +68,8 @@ MANIFEST_FILE = "manifest.json"
 # Written by a save during training (a checkpoint): what continuing that very
 # training call needs beyond the model, the optimizer state and the history.
 # The current weights, where they are not the model's (the best ones under
-# early stopping), are stored as "resume.module.*" tensors.
+# early stopping, or the average of the weights, whose number of updates
+# "weight_average_updates" then gives), are stored as "resume.module.*" tensors.
 RESUME_FILE = "resume.json"
 
 # Private attributes needed to continue training exactly where it stopped.
@@ -225,6 +226,38 @@ def _early_stopping(net):
     return dict(net.callbacks_)["early_stopping"]
 
 
+def _weight_average(net):
+    """The net's weight-averaging callback (an autoencoder's), or None."""
+    return dict(net.callbacks_).get("weight_average")
+
+
+def _model_weights(net) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """The weights a fit ending now would keep, and the current ones where
+    they differ (during training: the best weights under early stopping, or
+    the average of the weights; else the module's and None)."""
+    average = _weight_average(net)
+    averaged = average.model_weights(net) if average is not None else None
+    if averaged is not None:
+        return averaged, plain_module(net).state_dict()
+    early_stopping = _early_stopping(net)
+    resume = early_stopping.resume_state(net)
+    current = None if resume is None else resume["weights"]
+    return early_stopping.model_weights(net), current
+
+
+def _resume_file(net) -> dict | None:
+    """The content of ``resume.json`` for a save now: None between training
+    calls (unless a loaded checkpoint's call is still to continue)."""
+    resume = _early_stopping(net).resume_state(net)
+    if resume is None:
+        return None
+    average = _weight_average(net)
+    updates = None if average is None else average.resume_state()
+    if updates is not None:
+        return {"plateau_misses": resume["misses"], "weight_average_updates": updates}
+    return {"plateau_misses": resume["misses"]}
+
+
 def _tensors(net) -> tuple[dict[str, torch.Tensor], list]:
     """Flatten the module weights and optimizer state into named CPU tensors.
 
@@ -233,16 +266,15 @@ def _tensors(net) -> tuple[dict[str, torch.Tensor], list]:
     differ. Returns the tensors and the optimizer's JSON-encoded parameter
     groups.
     """
-    early_stopping = _early_stopping(net)
+    model, current = _model_weights(net)
     tensors = {
         f"module.{key}": value.detach().cpu().contiguous()
-        for key, value in early_stopping.model_weights(net).items()
+        for key, value in model.items()
     }
-    resume = early_stopping.resume_state(net)
-    if resume is not None and resume["weights"] is not None:
+    if current is not None:
         tensors.update(
             (f"resume.module.{key}", value.detach().cpu().contiguous())
-            for key, value in resume["weights"].items()
+            for key, value in current.items()
         )
     optimizer_state = net.optimizer_.state_dict()
     for index, state in optimizer_state["state"].items():
@@ -412,6 +444,11 @@ def _check_module_on_meta(net, module_state, n_features) -> None:
         ) from exc
 
 
+def _is_count(value: Any) -> bool:
+    """Whether `value` is an int >= 0 (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _restore_resume(net, resume: Any, tensors: dict[str, torch.Tensor]) -> None:
     """Hand a training call saved before it ended (`resume`, read from
     ``resume.json``, and the ``resume.module.*`` `tensors`) back to the net's
@@ -428,17 +465,19 @@ def _restore_resume(net, resume: Any, tensors: dict[str, torch.Tensor]) -> None:
                 f"from, and no {RESUME_FILE}."
             )
         return
-    misses = resume.get("plateau_misses") if isinstance(resume, dict) else None
+    if not isinstance(resume, dict):
+        resume = {"plateau_misses": None}
+    misses = resume.get("plateau_misses")
+    updates = resume.get("weight_average_updates")
+    average = _weight_average(net)
     if not (
-        isinstance(resume, dict)
-        and resume.keys() == {"plateau_misses"}
-        and isinstance(misses, int)
-        and not isinstance(misses, bool)
-        and misses >= 0
+        resume.keys() <= {"plateau_misses", "weight_average_updates"}
+        and _is_count(misses)
+        and (updates is None or (_is_count(updates) and average is not None))
     ):
         raise ValueError(
             f"Not a valid skae file: its {RESUME_FILE} is not a count of "
-            "plateau_misses."
+            "plateau_misses (and of weight_average_updates)."
         )
     if weights:
         _check_shapes(
@@ -452,6 +491,8 @@ def _restore_resume(net, resume: Any, tensors: dict[str, torch.Tensor]) -> None:
             },
         )
     _early_stopping(net).resume_from({"misses": misses, "weights": weights or None})
+    if average is not None:
+        average.resume_from(updates)
 
 
 def _restore_net(
@@ -560,9 +601,9 @@ def _add_entries(entries: dict[str, bytes], estimator, folder: str, nested=None)
     entries[folder + HISTORY_FILE] = json.dumps(
         history, default=_history_default
     ).encode("utf-8")
-    resume = _early_stopping(estimator.net_).resume_state(estimator.net_)
+    resume = _resume_file(estimator.net_)
     if resume is not None:
-        entries[folder + RESUME_FILE] = _dumps({"plateau_misses": resume["misses"]})
+        entries[folder + RESUME_FILE] = _dumps(resume)
     name, payload = _weights_file(tensors)
     entries[folder + name] = payload
 

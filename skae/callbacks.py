@@ -7,14 +7,12 @@ import os
 import time
 from numbers import Integral, Real
 
-import torch
 from skorch.callbacks import Callback
 
-from skae._engine.callbacks import plain_module
 from skae._engine.session import estimator_in_training, stop_training
 from skae._persistence import _check_savable_during_training, _save_during_training
 
-__all__ = ["Checkpoint", "TimeBudget", "WeightAverage"]
+__all__ = ["Checkpoint", "TimeBudget"]
 
 
 class Checkpoint(Callback):
@@ -342,142 +340,3 @@ class TimeBudget(Callback):
                 net.optimizer_.param_groups, self.initial_lr_, strict=True
             ):
                 group["lr"] = lr * factor
-
-
-class WeightAverage(Callback):
-    """End training on a moving average of the weights, not the last ones.
-
-    A skorch callback for the `callbacks` parameter of every skae estimator.
-    After every training batch, it updates an exponential moving average of
-    the network's parameters, ``average += (1 - decay) * (weights -
-    average)``; when training ends, the network takes the average. On small
-    data, where an epoch is a batch or two and the last weights move with
-    every batch's noise, the average can fill in better: on
-    the categorical tables of ``benchmarks/bench_impute_mixed.py``,
-    ``AutoencoderImputer(callbacks=[WeightAverage()])`` predicted the removed
-    categories more often right than the defaults in five of six cells (level
-    in the sixth), and on digits and on 10,000 Fashion-MNIST images every
-    kind reconstructed the test images better at k = 2, 8 and 32
-    (``benchmarks/bench_defaults.py --part small --average``).
-
-    Read more in the :ref:`User Guide <imputer-categories>`.
-
-    Parameters
-    ----------
-    decay : float, default=0.99
-        Weight of the average so far at each batch, in [0, 1): the average
-        spans about ``1 / (1 - decay)`` batches (100 by default). 0 keeps the
-        last weights.
-
-    See Also
-    --------
-    torch.optim.swa_utils.AveragedModel : Weight averaging in PyTorch.
-    TimeBudget : End training before a wall-clock budget runs out.
-
-    Notes
-    -----
-    Each training call (`fit`, `partial_fit`, a warm-started `fit`) starts
-    its average afresh from the weights after its first batch. Under
-    ``early_stopping=True`` the estimator keeps the weights of its best
-    epoch, as always, and the average is not used. A fit that an error ends
-    keeps its last weights. A :class:`Checkpoint` saves the weights as they
-    are at the end of an epoch, without the average, so a fit resumed from
-    one averages over its own batches only: it does not end on the weights
-    of the uninterrupted fit.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skae import AutoencoderImputer
-    >>> from skae.callbacks import WeightAverage
-    >>> X = np.random.RandomState(0).rand(200, 6)
-    >>> X[::7, 2] = np.nan
-    >>> imputer = AutoencoderImputer(
-    ...     8, max_iter=20, callbacks=[WeightAverage(0.99)], random_state=0
-    ... )
-    >>> bool(np.isnan(imputer.fit_transform(X)).any())
-    False
-    """
-
-    def __init__(self, decay=0.99):
-        self.decay = decay
-
-    def initialize(self):
-        """Check the parameters.
-
-        Returns
-        -------
-        self : object
-            The callback.
-        """
-        if not isinstance(self.decay, Real) or not 0 <= self.decay < 1:
-            raise ValueError(
-                f"WeightAverage's decay must be a number in [0, 1); got {self.decay!r}."
-            )
-        self._parameters = self._average = None
-        return super().initialize()
-
-    def on_train_begin(self, net, **kwargs):
-        """Start a new average.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The estimator's net.
-
-        **kwargs : dict
-            Ignored.
-        """
-        self._parameters = list(plain_module(net).parameters())
-        self._average = None
-
-    @torch.no_grad()
-    def on_batch_end(self, net, training=False, **kwargs):
-        """Fold the weights after a training batch into the average.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The estimator's net.
-
-        training : bool, default=False
-            Whether the batch was a training one; validation batches are
-            ignored.
-
-        **kwargs : dict
-            Ignored.
-        """
-        if not training:
-            return
-        if self._average is None:
-            self._average = [p.detach().clone() for p in self._parameters]
-            return
-        for average, weights in zip(self._average, self._parameters, strict=True):
-            average.lerp_(weights, 1 - self.decay)
-
-    @torch.no_grad()
-    def on_train_end(self, net, **kwargs):
-        """Give the network the average, unless it keeps its best epoch.
-
-        An error that ends training leaves the last weights too.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The estimator's net.
-
-        **kwargs : dict
-            Ignored.
-        """
-        keeps_best = any(
-            getattr(callback, "load_best", False) for _, callback in net.callbacks_
-        )
-        if (
-            self._average is not None
-            and not keeps_best
-            and not getattr(net, "ending_on_error", False)
-        ):
-            for average, weights in zip(self._average, self._parameters, strict=True):
-                weights.copy_(average)
-        # Nothing of the run is kept: the estimator pickles without it.
-        self._parameters = self._average = None

@@ -25,7 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from skorch.callbacks import Callback
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderImputer, AutoencoderTransformer
 from tests.conftest import FAST_PARAMS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -264,12 +264,13 @@ def test_partial_fit_continues_training(Estimator, X_lowrank):
 
 def test_warm_start_continues_from_fitted_weights(Estimator, X_lowrank):
     """Check that warm_start=True resumes training instead of restarting: two
-    fits of 5 epochs are one fit of 10."""
-    ae = _fit(Estimator, X_lowrank, warm_start=True)
+    fits of 5 epochs are one fit of 10 (ending on the last weights: each
+    training call ends on its own average of the weights otherwise)."""
+    ae = _fit(Estimator, X_lowrank, warm_start=True, average_decay=0)
     ae.fit(X_lowrank)
     assert ae.n_iter_ == 2 * PARAMS["max_iter"]
     assert ae.loss_curve_[PARAMS["max_iter"]] < ae.loss_curve_[0]
-    whole = _fit(Estimator, X_lowrank, max_iter=2 * PARAMS["max_iter"])
+    whole = _fit(Estimator, X_lowrank, max_iter=2 * PARAMS["max_iter"], average_decay=0)
     assert ae.loss_curve_ == whole.loss_curve_
     assert_array_equal(ae.transform(X_lowrank), whole.transform(X_lowrank))
 
@@ -573,3 +574,90 @@ def test_principal_axes_match_the_svd(shape):
     k = min(shape) // 2
     cosines = (axes[:k] * Vt[:k]).sum(dim=1).abs()
     assert_allclose(cosines.numpy(), 1, atol=1e-4)
+
+
+class _WeightsAfterEachBatch(Callback):
+    """Record the module's weights after every training batch."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.weights = []
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            params = net.module_.parameters()
+            self.weights.append([p.detach().clone() for p in params])
+
+
+def _recorded(estimator):
+    """The weights recorded after each batch of the last training call."""
+    return dict(estimator.net_.callbacks_)["record"].weights
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderImputer])
+def test_average_decay_ends_on_the_moving_average(Estimator, X_lowrank):
+    """Check that the fitted weights are the exponential moving average of
+    the weights after each training batch, and the training history that of
+    the same fit ending on its last weights (average_decay=0)."""
+    params = {**PARAMS, "average_decay": 0.9}
+    averaged = Estimator(**params, callbacks=[("record", _WeightsAfterEachBatch())])
+    averaged.fit(X_lowrank)
+    last = Estimator(**{**params, "average_decay": 0}).fit(X_lowrank)
+    assert averaged.loss_curve_ == last.loss_curve_
+    history = _recorded(averaged)
+    expected = history[0]
+    for t, weights in enumerate(history[1:], start=1):
+        decay = min(0.9, (1 + t) / (10 + t))  # warming up over the first steps
+        expected = [
+            a + (1 - decay) * (w - a) for a, w in zip(expected, weights, strict=True)
+        ]
+    fitted = [p.detach() for p in averaged.module_.parameters()]
+    for got, want in zip(fitted, expected, strict=True):
+        torch.testing.assert_close(got, want)
+    for got, final in zip(last.module_.parameters(), history[-1], strict=True):
+        assert torch.equal(got.detach(), final)
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(fitted, last.module_.parameters(), strict=True)
+    )
+    pickle.loads(pickle.dumps(averaged))  # nothing of the run is kept
+
+
+def test_average_decay_keeps_the_fast_epoch_path(X_lowrank):
+    """Check that averaging, which updates from an optimizer step hook, does
+    not make the net notify callbacks of every batch."""
+    ae = _fit(AutoencoderTransformer, X_lowrank)
+    assert ae.average_decay > 0
+    assert not ae.net_._acts_on("on_batch_begin", "on_batch_end")
+
+
+def test_average_decay_leaves_early_stopping_its_best_weights(X_lowrank):
+    """Check that under early stopping the best epoch's weights are kept."""
+    params = {"early_stopping": True, "max_iter": 8}
+    averaged = _fit(AutoencoderTransformer, X_lowrank, average_decay=0.9, **params)
+    last = _fit(AutoencoderTransformer, X_lowrank, average_decay=0, **params)
+    assert_array_equal(averaged.transform(X_lowrank), last.transform(X_lowrank))
+
+
+def test_average_decay_applies_to_each_warm_started_call(X_lowrank):
+    """Check that each training call averages its own batches, with the
+    average_decay set at that call: 0 ends the second call on its last
+    weights."""
+    ae = AutoencoderTransformer(
+        **PARAMS, warm_start=True, callbacks=[("record", _WeightsAfterEachBatch())]
+    )
+    ae.fit(X_lowrank)
+    after_first = [p.detach().clone() for p in ae.module_.parameters()]
+    assert not all(
+        torch.equal(a, b) for a, b in zip(after_first, _recorded(ae)[-1], strict=True)
+    )
+    ae.set_params(average_decay=0).fit(X_lowrank)
+    for got, final in zip(ae.module_.parameters(), _recorded(ae)[-1], strict=True):
+        assert torch.equal(got.detach(), final)
+
+
+@pytest.mark.parametrize("decay", [-0.1, 1, 1.5, "high"])
+def test_average_decay_outside_0_1_is_refused(decay, X_lowrank):
+    """Check the error for an average_decay that is not in [0, 1)."""
+    ae = AutoencoderTransformer(**PARAMS, average_decay=decay)
+    with pytest.raises(ValueError, match="average_decay"):
+        ae.fit(X_lowrank)

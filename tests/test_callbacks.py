@@ -2,8 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -20,7 +20,7 @@ from skorch.callbacks import Callback
 
 from skae import AutoencoderImputer, AutoencoderTransformer, load, save
 from skae._registry import AUTOENCODERS
-from skae.callbacks import Checkpoint, TimeBudget, WeightAverage
+from skae.callbacks import Checkpoint, TimeBudget
 from tests.conftest import FAST_PARAMS
 from tests.test_persistence import (
     _edit_tensors,
@@ -73,16 +73,26 @@ def _assert_same_model(estimator, reference, X):
         assert torch.equal(_weights(estimator)[key], value), key
 
 
-@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {},  # the defaults: training ends on the average of the weights
+        {"average_decay": 0},  # on the last weights
+        {"early_stopping": True},  # on the best epoch's weights
+    ],
+    ids=["averaged", "last-weights", "early-stopping"],
+)
 @pytest.mark.parametrize(
     "Estimator", [*AUTOENCODERS, AutoencoderImputer], ids=lambda cls: cls.__name__
 )
 def test_checkpoint_then_resume_equals_the_uninterrupted_fit(
-    Estimator, early_stopping, X_lowrank, tmp_path
+    Estimator, setting, X_lowrank, tmp_path
 ):
     """Check that a fit killed after a checkpoint, loaded and fitted on with
     warm_start for the epochs left, ends on the uninterrupted fit's model."""
-    params = {**PARAMS, "early_stopping": early_stopping}
+    params = {**PARAMS, "early_stopping": False, **setting}
+    early_stopping = params["early_stopping"]
+    averaged = not early_stopping and params.get("average_decay", 0.99) > 0
     whole = Estimator(**params).fit(X_lowrank)
     # Killed at the last odd epoch before the whole fit ends: the last
     # checkpoint (every 2 epochs) is the one before, mid-training.
@@ -104,13 +114,15 @@ def test_checkpoint_then_resume_equals_the_uninterrupted_fit(
         names = archive.namelist()
         (weights,) = [name for name in names if name.startswith("weights.")]
         has_current_weights = b"resume.module." in archive.read(weights)
-    assert "resume.json" in names
-    # The file's model is the best so far; the current weights, where they
+        resume = json.loads(archive.read("resume.json"))
+    # The file's model is the one a fit ending then would keep: the best so
+    # far, or the average of the weights; the current weights, where they
     # differ, are kept to train on from.
+    assert ("weight_average_updates" in resume) == averaged
     best = checkpoint.n_iter_
     if early_stopping:
         best = int(np.argmax(checkpoint.validation_scores_)) + 1
-    assert has_current_weights == (best != checkpoint.n_iter_)
+    assert has_current_weights == (averaged or best != checkpoint.n_iter_)
     # Saved again before it trains, it still resumes.
     save(checkpoint, tmp_path / "again.skae")
     resumed = load(tmp_path / "again.skae")
@@ -373,64 +385,3 @@ def test_time_budget_refuses_a_budget_that_is_not_positive():
     ae = AutoencoderTransformer(**FAST_PARAMS, callbacks=[TimeBudget(0)])
     with pytest.raises(ValueError, match="seconds must be a positive number"):
         ae.fit(X)
-
-
-class _WeightsAfterEachBatch(Callback):
-    """Record the module's weights after every training batch."""
-
-    def on_train_begin(self, net, **kwargs):
-        self.weights = []
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            params = net.module_.parameters()
-            self.weights.append([p.detach().clone() for p in params])
-
-
-@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderImputer])
-def test_weight_average_ends_on_the_moving_average(Estimator, X_lowrank):
-    """Check that the fitted weights are the exponential moving average of
-    the weights after each training batch, and the training history that of
-    the same fit without it."""
-    decay = 0.9
-    callbacks = [("record", _WeightsAfterEachBatch()), WeightAverage(decay)]
-    averaged = Estimator(**PARAMS, callbacks=callbacks).fit(X_lowrank)
-    plain = Estimator(**PARAMS).fit(X_lowrank)
-    assert averaged.loss_curve_ == plain.loss_curve_
-    history = dict(averaged.net_.callbacks_)["record"].weights
-    expected = history[0]
-    for weights in history[1:]:
-        expected = [
-            a + (1 - decay) * (w - a) for a, w in zip(expected, weights, strict=True)
-        ]
-    fitted = [p.detach() for p in averaged.module_.parameters()]
-    for got, want in zip(fitted, expected, strict=True):
-        torch.testing.assert_close(got, want)
-    assert not all(
-        torch.equal(a, b)
-        for a, b in zip(fitted, plain.module_.parameters(), strict=True)
-    )
-    pickle.loads(pickle.dumps(averaged))  # nothing of the run is kept
-
-
-def test_weight_average_of_no_decay_is_the_plain_fit(X_lowrank):
-    """Check that decay=0 (the last weights) gives the plain fit, bit for bit."""
-    averaged = AutoencoderTransformer(**PARAMS, callbacks=[WeightAverage(0)])
-    plain = AutoencoderTransformer(**PARAMS).fit(X_lowrank)
-    _assert_same_model(averaged.fit(X_lowrank), plain, X_lowrank)
-
-
-def test_weight_average_leaves_early_stopping_its_best_weights(X_lowrank):
-    """Check that under early stopping the best epoch's weights are kept."""
-    params = {**PARAMS, "early_stopping": True}
-    averaged = AutoencoderTransformer(**params, callbacks=[WeightAverage(0.9)])
-    plain = AutoencoderTransformer(**params).fit(X_lowrank)
-    _assert_same_model(averaged.fit(X_lowrank), plain, X_lowrank)
-
-
-@pytest.mark.parametrize("decay", [-0.1, 1, 1.5, "high"])
-def test_weight_average_refuses_a_decay_outside_0_1(decay, X_lowrank):
-    """Check the error for a decay that is not in [0, 1)."""
-    ae = AutoencoderTransformer(**PARAMS, callbacks=[WeightAverage(decay)])
-    with pytest.raises(ValueError, match=r"decay must be a number in \[0, 1\)"):
-        ae.fit(X_lowrank)

@@ -1,4 +1,5 @@
-"""Callbacks every skae net uses: early stopping, divergence, the epoch loss."""
+"""Callbacks every skae net uses: early stopping, weight averaging, divergence,
+the epoch loss."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -7,6 +8,7 @@ import math
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from skae._engine.runtime import epoch_seed, seed_generators
 
@@ -236,6 +238,128 @@ class EarlyStopping(Callback):
         state = self.__dict__.copy()
         # The module pickles its own weights; a copy mid-training is not kept.
         state["_state"] = state["_weights"] = None
+        return state
+
+
+class WeightAverage(Callback):
+    """End each training call on an exponential moving average of the weights.
+
+    After every optimizer step, ``average += (1 - d) * (weights - average)``
+    (PyTorch's :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`), starting
+    from the weights after the call's first step; when training ends, the
+    module takes the average. The decay ``d`` of the `t`-th update is
+    ``min(decay, (1 + t) / (10 + t))``, as TensorFlow's
+    ``ExponentialMovingAverage`` with ``num_updates``: a short training call
+    averages over about its last tenth of steps instead of keeping its first
+    weights in the average. The last weights are kept instead with `decay`
+    0, under early stopping with ``load_best`` (the best epoch's weights are
+    kept) and when an error ends training. The average is updated from an
+    optimizer step hook rather than skorch's ``on_batch_end``, so that epochs
+    keep the net's fast path (no per-batch notifications, no per-batch copy
+    of the loss to the host).
+
+    A model saved during a training call (a checkpoint) holds the average,
+    the weights a call ending then would leave (:meth:`model_weights`), and
+    the current weights as resume weights; :meth:`resume_state` gives the
+    number of updates so far, and :meth:`resume_from` hands it back, so that
+    the next training call goes on with the same average from the module's
+    weights. It must come before the early-stopping callback, which puts the
+    current weights back at the start of that call.
+    """
+
+    # Between on_train_begin and on_train_end, while averaging.
+    _active = False
+    # The updates of a saved call's average that the next call continues.
+    _resume = None
+
+    def __init__(self, decay: float = 0.99):
+        self.decay = decay
+
+    def on_train_begin(self, net, **kwargs):
+        """Start the average (from the module's weights when resuming) and
+        hook it to the optimizer's steps."""
+        resume, self._resume = self._resume, None
+        self._averaged = self._handle = None
+        self._updates = 0
+        keeps_best = any(
+            getattr(callback, "load_best", False) for _, callback in net.callbacks_
+        )
+        if not self.decay or keeps_best:
+            return
+        self._named = list(plain_module(net).named_parameters())
+        if resume is not None:
+            # The module holds the saved average; early stopping puts the
+            # current weights back after this.
+            self._averaged = [p.detach().clone() for _, p in self._named]
+            self._updates = resume
+        optimizer = getattr(net.optimizer_, "optimizer", net.optimizer_)
+        self._handle = optimizer.register_step_post_hook(self._step)
+        self._active = True
+
+    @torch.no_grad()
+    def _step(self, optimizer, args, kwargs) -> None:
+        """Fold the weights after an optimizer step into the average."""
+        weights = [p for _, p in self._named]
+        if self._averaged is None:
+            self._averaged = [p.detach().clone() for p in weights]
+            return
+        self._updates += 1
+        decay = min(self.decay, (1 + self._updates) / (10 + self._updates))
+        get_ema_multi_avg_fn(decay)(self._averaged, weights, None)
+
+    @torch.no_grad()
+    def on_train_end(self, net, **kwargs):
+        """Give the module the average, unless an error ended training."""
+        if not self._active:
+            return
+        self._active = False
+        self._handle.remove()
+        if self._averaged is not None and not getattr(net, "ending_on_error", False):
+            for (_, weights), average in zip(self._named, self._averaged, strict=True):
+                weights.copy_(average)
+        self._named = self._averaged = self._handle = None
+
+    def model_weights(self, net: NeuralNet) -> dict[str, torch.Tensor] | None:
+        """The weights a training call ending now would leave, if they are an
+        average (None otherwise)."""
+        if not self._active or self._averaged is None:
+            return None
+        averaged = {
+            name: average
+            for (name, _), average in zip(self._named, self._averaged, strict=True)
+        }
+        # Buffers are copied: the current weights are saved beside these.
+        return {
+            name: averaged[name] if name in averaged else value.clone()
+            for name, value in plain_module(net).state_dict().items()
+        }
+
+    def resume_state(self) -> int | None:
+        """The updates of the average that the model weights of a save now
+        are (during training), or of a resume handed over and not trained
+        since; None if they are no average to go on with."""
+        if self._active and self._averaged is not None:
+            return self._updates
+        return self._resume
+
+    def resume_from(self, updates: int | None) -> None:
+        """Continue, at the next training call, the average of `updates`
+        updates that the module's weights hold (see :meth:`resume_state`)."""
+        self._resume = updates
+
+    def training_state(self) -> dict:
+        """What a training call that fails must put back: a pending resume."""
+        return {"resume": self._resume}
+
+    def restore_training_state(self, state: dict) -> None:
+        """Put back what :meth:`training_state` copied."""
+        self._resume = state["resume"]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        # Only the state between training calls is kept.
+        for key in ("_named", "_averaged", "_handle", "_active"):
+            state.pop(key, None)
         return state
 
 
