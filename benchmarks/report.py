@@ -432,10 +432,28 @@ def headline(record, figures=None, figure="error_vs_k", conv=None):
             "test images, after 50 epochs on a GPU (their protocol: "
             "[docs/benchmarks.rst](docs/benchmarks.rst#convolutional-autoencoders))."
         )
+        if predates_averaging(results):
+            text += f" The conv run {PREDATES_AVERAGING}."
     parts = [text, _table(["measure", "model", *(f"k={k}" for k in ks)], lines)]
     if figures:
         parts.append(f"![{FIGURE_NAMES[figure]}]({figures}{figure}.png)")
     return "\n\n".join(parts) + "\n"
+
+
+# The first day whose runs ended training on a moving average of the weights
+# (the autoencoders' `average_decay`, 0.99 by default); earlier runs ended on
+# the last weights, as average_decay=0 does now.
+AVERAGING_SINCE = "2026-12-08"
+PREDATES_AVERAGING = (
+    "predates `average_decay` (its models ended training on the last weights, "
+    "as `average_decay=0` does now)"
+)
+
+
+def predates_averaging(record):
+    """Whether a results record was made before training ended on a moving
+    average of the weights by default."""
+    return record["created"][:10] < AVERAGING_SINCE
 
 
 # Published anchors: the convolutional autoencoder of Parametric UMAP
@@ -803,6 +821,7 @@ def _conv_setting(record):
         f"{hardware['threads']} thread(s) of a {hardware['cpu_count']}-core "
         f"{hardware['cpu']} shared with other jobs (load average {min(loads)} to "
         f"{max(loads)} when the fits started): {commands}."
+        + (f" The run {PREDATES_AVERAGING}." if predates_averaging(results) else "")
     )
 
 

@@ -88,6 +88,10 @@ PAGES = {
             ("defaults_small_last_weights.json", "defaults_small.json"),
             lambda records: bench_defaults.table_averaged(*records),
         ),
+        "defaults_large": (
+            ("defaults_large.json",),
+            _first(bench_defaults.table_large),
+        ),
         "pretraining": (
             ("pretraining.json",),
             _first(bench_pretraining.markdown_table),

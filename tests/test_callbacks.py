@@ -300,6 +300,14 @@ def _damage_resume_weights(path):
             r"resume\.json is not a count of plateau_misses",
         ),
         (
+            lambda path: _rewrite_member(
+                path,
+                "resume.json",
+                lambda data: {**data, "weight_average_updates": True},
+            ),
+            r"resume\.json is not a count of plateau_misses \(and of weight_average",
+        ),
+        (
             lambda path: _rewrite_member_bytes(path, "resume.json", lambda _: None),
             r"weights to resume training from, and no resume\.json",
         ),
@@ -308,7 +316,13 @@ def _damage_resume_weights(path):
             r"resume\.module\.\S+ has shape \(3, 3\) in the file",
         ),
     ],
-    ids=["negative-misses", "not-a-dict", "no-resume-json", "resume-shape"],
+    ids=[
+        "negative-misses",
+        "not-a-dict",
+        "bool-updates",
+        "no-resume-json",
+        "resume-shape",
+    ],
 )
 def test_load_refuses_a_damaged_resume_state(damage, message, X_lowrank, tmp_path):
     """Check that a checkpoint whose state to resume from is damaged, in a

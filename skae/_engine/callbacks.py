@@ -287,11 +287,13 @@ class WeightAverage(Callback):
         if not self.decay or keeps_best:
             return
         self._named = list(plain_module(net).named_parameters())
+        self._weights = [p for _, p in self._named]
         if resume is not None:
             # The module holds the saved average; early stopping puts the
             # current weights back after this.
             self._averaged = [p.detach().clone() for _, p in self._named]
             self._updates = resume
+        self._update = get_ema_multi_avg_fn(self.decay)
         optimizer = getattr(net.optimizer_, "optimizer", net.optimizer_)
         self._handle = optimizer.register_step_post_hook(self._step)
         self._active = True
@@ -299,13 +301,16 @@ class WeightAverage(Callback):
     @torch.no_grad()
     def _step(self, optimizer, args, kwargs) -> None:
         """Fold the weights after an optimizer step into the average."""
-        weights = [p for _, p in self._named]
+        weights = self._weights
         if self._averaged is None:
             self._averaged = [p.detach().clone() for p in weights]
             return
         self._updates += 1
-        decay = min(self.decay, (1 + self._updates) / (10 + self._updates))
-        get_ema_multi_avg_fn(decay)(self._averaged, weights, None)
+        warm_up = (1 + self._updates) / (10 + self._updates)
+        if warm_up < self.decay:
+            get_ema_multi_avg_fn(warm_up)(self._averaged, weights, None)
+        else:
+            self._update(self._averaged, weights, None)
 
     @torch.no_grad()
     def on_train_end(self, net, **kwargs):
@@ -317,7 +322,8 @@ class WeightAverage(Callback):
         if self._averaged is not None and not getattr(net, "ending_on_error", False):
             for (_, weights), average in zip(self._named, self._averaged, strict=True):
                 weights.copy_(average)
-        self._named = self._averaged = self._handle = None
+        self._named = self._weights = self._averaged = None
+        self._handle = self._update = None
 
     def model_weights(self, net: NeuralNet) -> dict[str, torch.Tensor] | None:
         """The weights a training call ending now would leave, if they are an
@@ -358,7 +364,7 @@ class WeightAverage(Callback):
     def __getstate__(self):
         state = self.__dict__.copy()
         # Only the state between training calls is kept.
-        for key in ("_named", "_averaged", "_handle", "_active"):
+        for key in ("_named", "_weights", "_averaged", "_handle", "_update", "_active"):
             state.pop(key, None)
         return state
 
