@@ -432,8 +432,7 @@ def headline(record, figures=None, figure="error_vs_k", conv=None):
             "test images, after 50 epochs on a GPU (their protocol: "
             "[docs/benchmarks.rst](docs/benchmarks.rst#convolutional-autoencoders))."
         )
-        if predates_averaging(results):
-            text += f" The conv run {PREDATES_AVERAGING}."
+
     parts = [text, _table(["measure", "model", *(f"k={k}" for k in ks)], lines)]
     if figures:
         parts.append(f"![{FIGURE_NAMES[figure]}]({figures}{figure}.png)")
@@ -444,16 +443,37 @@ def headline(record, figures=None, figure="error_vs_k", conv=None):
 # (the autoencoders' `average_decay`, 0.99 by default); earlier runs ended on
 # the last weights, as average_decay=0 does now.
 AVERAGING_SINCE = "2026-12-08"
-PREDATES_AVERAGING = (
-    "predates `average_decay` (its models ended training on the last weights, "
-    "as `average_decay=0` does now)"
-)
 
 
-def predates_averaging(record):
-    """Whether a results record was made before training ended on a moving
-    average of the weights by default."""
-    return record["created"][:10] < AVERAGING_SINCE
+def _run_dates(value):
+    """The dates (YYYY-MM-DD) of every run that a record, or its parts, name."""
+    if isinstance(value, list):
+        return {date for item in value for date in _run_dates(item)}
+    if not isinstance(value, dict):
+        return set()
+    dates = {value["created"][:10]} if isinstance(value.get("created"), str) else set()
+    return dates.union(*(_run_dates(item) for item in value.values()))
+
+
+def averaging_note(records):
+    """A sentence on the runs of `records` made before training ended on an
+    average of the weights, or "" if there are none."""
+    dates = sorted(
+        date
+        for date in set().union(*map(_run_dates, records))
+        if date < AVERAGING_SINCE
+    )
+    if not dates:
+        return ""
+    runs = (
+        f"The run of {dates[0]} predates"
+        if len(dates) == 1
+        else (f"The runs of {', '.join(dates[:-1])} and {dates[-1]} predate")
+    )
+    return (
+        f"{runs} `average_decay`: its models ended training on the last weights, "
+        "as `average_decay=0` does now."
+    )
 
 
 # Published anchors: the convolutional autoencoder of Parametric UMAP
@@ -821,7 +841,6 @@ def _conv_setting(record):
         f"{hardware['threads']} thread(s) of a {hardware['cpu_count']}-core "
         f"{hardware['cpu']} shared with other jobs (load average {min(loads)} to "
         f"{max(loads)} when the fits started): {commands}."
-        + (f" The run {PREDATES_AVERAGING}." if predates_averaging(results) else "")
     )
 
 

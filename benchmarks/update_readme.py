@@ -228,6 +228,11 @@ def _markers(page, name):
     return re.compile(pattern, re.DOTALL), "<!-- {} -->"
 
 
+# Blocks that set runs ending on the last weights beside runs ending on their
+# average on purpose, and say so themselves.
+_COMPARES_AVERAGING = {"defaults_averaged"}
+
+
 def missing_blocks(text, page="README.md"):
     """Names of the blocks of `page` that have no markers in `text`."""
     return [name for name in PAGES[page] if not _markers(page, name)[0].search(text)]
@@ -253,7 +258,11 @@ def render_blocks(text, page="README.md"):
         paths = [RESULTS / filename for filename in filenames]
         if not all(path.exists() for path in paths):
             continue
-        body = renderer([json.loads(path.read_text()) for path in paths]).rstrip()
+        records = [json.loads(path.read_text()) for path in paths]
+        body = renderer(records).rstrip()
+        if name not in _COMPARES_AVERAGING:
+            note = report.averaging_note(records)
+            body += f"\n\n{note}" if note else ""
         pattern, comment = _markers(page, name)
         if page.endswith(".rst"):
             body = to_rst(body)
