@@ -8,7 +8,6 @@ import math
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
-from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from skae._engine.runtime import epoch_seed, seed_generators
 
@@ -245,7 +244,7 @@ class WeightAverage(Callback):
     """End each training call on an exponential moving average of the weights.
 
     After every optimizer step, ``average += (1 - d) * (weights - average)``
-    (PyTorch's :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`), starting
+    (as PyTorch's :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`), starting
     from the weights after the call's first step; when training ends, the
     module takes the average. The decay ``d`` of the `t`-th update is
     ``min(decay, (1 + t) / (10 + t))``, as TensorFlow's
@@ -293,7 +292,6 @@ class WeightAverage(Callback):
             # current weights back after this.
             self._averaged = [p.detach().clone() for _, p in self._named]
             self._updates = resume
-        self._update = get_ema_multi_avg_fn(self.decay)
         optimizer = getattr(net.optimizer_, "optimizer", net.optimizer_)
         self._handle = optimizer.register_step_post_hook(self._step)
         self._active = True
@@ -306,11 +304,10 @@ class WeightAverage(Callback):
             self._averaged = [p.detach().clone() for p in weights]
             return
         self._updates += 1
-        warm_up = (1 + self._updates) / (10 + self._updates)
-        if warm_up < self.decay:
-            get_ema_multi_avg_fn(warm_up)(self._averaged, weights, None)
-        else:
-            self._update(self._averaged, weights, None)
+        decay = min(self.decay, (1 + self._updates) / (10 + self._updates))
+        # What get_ema_multi_avg_fn(decay) computes, without building a
+        # closure for each step's decay: this runs after every step.
+        torch._foreach_lerp_(self._averaged, weights, 1 - decay)
 
     @torch.no_grad()
     def on_train_end(self, net, **kwargs):
@@ -322,8 +319,7 @@ class WeightAverage(Callback):
         if self._averaged is not None and not getattr(net, "ending_on_error", False):
             for (_, weights), average in zip(self._named, self._averaged, strict=True):
                 weights.copy_(average)
-        self._named = self._weights = self._averaged = None
-        self._handle = self._update = None
+        self._named = self._weights = self._averaged = self._handle = None
 
     def model_weights(self, net: NeuralNet) -> dict[str, torch.Tensor] | None:
         """The weights a training call ending now would leave, if they are an
@@ -364,7 +360,7 @@ class WeightAverage(Callback):
     def __getstate__(self):
         state = self.__dict__.copy()
         # Only the state between training calls is kept.
-        for key in ("_named", "_weights", "_averaged", "_handle", "_update", "_active"):
+        for key in ("_named", "_weights", "_averaged", "_handle", "_active"):
             state.pop(key, None)
         return state
 
