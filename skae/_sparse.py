@@ -190,18 +190,10 @@ class SparseAutoencoder(_BaseReconstructionAutoencoder):
         with PyTorch's default random initialisation.
 
     average_decay : float, default=0.99
-        Training ends on an exponential moving average of the weights rather
-        than on the last ones, which carry the noise of the last batches:
-        after each training step, ``average += (1 - average_decay) *
-        (weights - average)``, so the average spans about ``1 / (1 -
-        average_decay)`` steps (100). Over a fit's first steps the decay is
-        at most ``(1 + t) / (10 + t)`` at step ``t``, so that a short fit
-        averages its last tenth or so of steps. Must be in [0, 1); 0 ends on
-        the last weights. Each training call (`fit`, a warm-started `fit`,
-        `partial_fit`) averages its own steps, and the next trains on from
-        that average. Not used with `early_stopping`, which keeps its best
-        epoch's weights. ``loss_curve_`` records the losses of the weights
-        being trained.
+        Training ends on an exponential moving average of the weights over
+        about the last ``1 / (1 - average_decay)`` steps, not on the last
+        weights (which 0 keeps); not used with `early_stopping`. See
+        :ref:`weight-averaging`.
 
     warm_start : bool, default=False
         When True, a further call to `fit` continues training the current
