@@ -242,10 +242,10 @@ def make_estimator(name, categorical, *, quick=False, random_state=0):
     """The imputer `name` of the categories part, unfitted."""
     if name in ("skae", LAST_WEIGHTS):
         imputer = AutoencoderImputer(
-            categorical_features=categorical,
-            average_decay=0.0 if name == LAST_WEIGHTS else 0.99,
-            random_state=random_state,
+            categorical_features=categorical, random_state=random_state
         )
+        if name == LAST_WEIGHTS:
+            imputer.set_params(average_decay=0.0)
         if quick:
             imputer.set_params(max_iter=QUICK["max_iter"])
         return imputer.set_output(transform="pandas")

@@ -432,7 +432,6 @@ def headline(record, figures=None, figure="error_vs_k", conv=None):
             "test images, after 50 epochs on a GPU (their protocol: "
             "[docs/benchmarks.rst](docs/benchmarks.rst#convolutional-autoencoders))."
         )
-
     parts = [text, _table(["measure", "model", *(f"k={k}" for k in ks)], lines)]
     if figures:
         parts.append(f"![{FIGURE_NAMES[figure]}]({figures}{figure}.png)")
@@ -465,11 +464,10 @@ def averaging_note(records):
     )
     if not dates:
         return ""
-    runs = (
-        f"The run of {dates[0]} predates"
-        if len(dates) == 1
-        else (f"The runs of {', '.join(dates[:-1])} and {dates[-1]} predate")
-    )
+    if len(dates) == 1:
+        runs = f"The run of {dates[0]} predates"
+    else:
+        runs = f"The runs of {', '.join(dates[:-1])} and {dates[-1]} predate"
     return (
         f"{runs} `average_decay`: its models ended training on the last weights, "
         "as `average_decay=0` does now."

@@ -465,13 +465,14 @@ def _restore_resume(net, resume: Any, tensors: dict[str, torch.Tensor]) -> None:
                 f"from, and no {RESUME_FILE}."
             )
         return
-    if not isinstance(resume, dict):
-        resume = {"plateau_misses": None}
-    misses = resume.get("plateau_misses")
-    updates = resume.get("weight_average_updates")
+    misses = updates = None
+    if isinstance(resume, dict):
+        misses = resume.get("plateau_misses")
+        updates = resume.get("weight_average_updates")
     average = _weight_average(net)
     if not (
-        resume.keys() <= {"plateau_misses", "weight_average_updates"}
+        isinstance(resume, dict)
+        and resume.keys() <= {"plateau_misses", "weight_average_updates"}
         and _is_count(misses)
         and (updates is None or (_is_count(updates) and average is not None))
     ):

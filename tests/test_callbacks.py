@@ -92,7 +92,7 @@ def test_checkpoint_then_resume_equals_the_uninterrupted_fit(
     warm_start for the epochs left, ends on the uninterrupted fit's model."""
     params = {**PARAMS, "early_stopping": False, **setting}
     early_stopping = params["early_stopping"]
-    averaged = not early_stopping and params.get("average_decay", 0.99) > 0
+    averaged = not early_stopping and Estimator(**params).average_decay > 0
     whole = Estimator(**params).fit(X_lowrank)
     # Killed at the last odd epoch before the whole fit ends: the last
     # checkpoint (every 2 epochs) is the one before, mid-training.

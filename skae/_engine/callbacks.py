@@ -266,8 +266,9 @@ class WeightAverage(Callback):
     current weights back at the start of that call.
     """
 
-    # Between on_train_begin and on_train_end, while averaging.
-    _active = False
+    # The optimizer hook's handle: set between on_train_begin and
+    # on_train_end while averaging.
+    _handle = None
     # The updates of a saved call's average that the next call continues.
     _resume = None
 
@@ -278,23 +279,23 @@ class WeightAverage(Callback):
         """Start the average (from the module's weights when resuming) and
         hook it to the optimizer's steps."""
         resume, self._resume = self._resume, None
-        self._averaged = self._handle = None
+        self._averaged = None
         self._updates = 0
         keeps_best = any(
             getattr(callback, "load_best", False) for _, callback in net.callbacks_
         )
         if not self.decay or keeps_best:
             return
-        self._named = list(plain_module(net).named_parameters())
-        self._weights = [p for _, p in self._named]
+        self._names, self._weights = zip(
+            *plain_module(net).named_parameters(), strict=True
+        )
         if resume is not None:
             # The module holds the saved average; early stopping puts the
             # current weights back after this.
-            self._averaged = [p.detach().clone() for _, p in self._named]
+            self._averaged = [p.detach().clone() for p in self._weights]
             self._updates = resume
         optimizer = getattr(net.optimizer_, "optimizer", net.optimizer_)
         self._handle = optimizer.register_step_post_hook(self._step)
-        self._active = True
 
     @torch.no_grad()
     def _step(self, optimizer, args, kwargs) -> None:
@@ -312,24 +313,20 @@ class WeightAverage(Callback):
     @torch.no_grad()
     def on_train_end(self, net, **kwargs):
         """Give the module the average, unless an error ended training."""
-        if not self._active:
+        if self._handle is None:
             return
-        self._active = False
         self._handle.remove()
         if self._averaged is not None and not getattr(net, "ending_on_error", False):
-            for (_, weights), average in zip(self._named, self._averaged, strict=True):
+            for weights, average in zip(self._weights, self._averaged, strict=True):
                 weights.copy_(average)
-        self._named = self._weights = self._averaged = self._handle = None
+        self._names = self._weights = self._averaged = self._handle = None
 
     def model_weights(self, net: NeuralNet) -> dict[str, torch.Tensor] | None:
         """The weights a training call ending now would leave, if they are an
         average (None otherwise)."""
-        if not self._active or self._averaged is None:
+        if self._handle is None or self._averaged is None:
             return None
-        averaged = {
-            name: average
-            for (name, _), average in zip(self._named, self._averaged, strict=True)
-        }
+        averaged = dict(zip(self._names, self._averaged, strict=True))
         # Buffers are copied: the current weights are saved beside these.
         return {
             name: averaged[name] if name in averaged else value.clone()
@@ -340,7 +337,7 @@ class WeightAverage(Callback):
         """The updates of the average that the model weights of a save now
         are (during training), or of a resume handed over and not trained
         since; None if they are no average to go on with."""
-        if self._active and self._averaged is not None:
+        if self._handle is not None and self._averaged is not None:
             return self._updates
         return self._resume
 
@@ -360,7 +357,7 @@ class WeightAverage(Callback):
     def __getstate__(self):
         state = self.__dict__.copy()
         # Only the state between training calls is kept.
-        for key in ("_named", "_weights", "_averaged", "_handle", "_active"):
+        for key in ("_names", "_weights", "_averaged", "_handle"):
             state.pop(key, None)
         return state
 
