@@ -16,10 +16,15 @@ images (scored on the official 10,000 test images), at k = 2, 8 and 32, one
 torch thread. It records each fit's wall seconds and epochs and its test MSE
 as a ratio of PCA's, and checks the issue's goals: every fit at most
 ``SMALL_FIT_SECONDS``, and the conv network no worse than the MLP at every k.
-``--last-weights`` fits the same with ``average_decay=0`` (training ends on
-the last weights rather than on their moving average, the default) and
-writes ``defaults_small_last_weights.json``, which the docs compare with the
-defaults' record.
+``--plateau`` fits the same with ``early_stopping=False`` (every row trained
+on, stopping on a plateau of the training loss, rather than ``"auto"``
+early stopping, which holds out rows of the Fashion-MNIST subset) and writes
+``defaults_small_plateau.json``, which the docs compare with the defaults'
+record. ``--last-weights`` fits with ``average_decay=0`` as well (training
+ends on the last weights rather than on their moving average) and writes
+``defaults_small_last_weights.json``, which the docs compare with
+``defaults_small_averaged.json``, the defaults' record from before
+``early_stopping="auto"``.
 
 ``--part large`` checks the same default on large data: the Fashion-MNIST
 headline's kinds, data (all 60,000 training images) and epochs, at k = 8, 32
@@ -30,8 +35,9 @@ Usage::
 
     python -m benchmarks.bench_defaults            # writes docs/results/defaults.json
     python -m benchmarks.bench_defaults --table docs/results/defaults.json
-    python -m benchmarks.bench_defaults --part small   # defaults_small.json
+    python -m benchmarks.bench_defaults --part small --threads 2  # defaults_small.json
     python -m benchmarks.bench_defaults --table docs/results/defaults_small.json
+    python -m benchmarks.bench_defaults --part small --threads 2 --plateau
     python -m benchmarks.bench_defaults --part small --last-weights
     python -m benchmarks.bench_defaults --part large --threads 2
 """
@@ -60,6 +66,7 @@ RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
 OUT = RESULTS / "defaults.json"
 OUT_SMALL = RESULTS / "defaults_small.json"
 OUT_LAST = RESULTS / "defaults_small_last_weights.json"
+OUT_PLATEAU = RESULTS / "defaults_small_plateau.json"
 OUT_LARGE = RESULTS / "defaults_large.json"
 SEED = 0
 EPOCHS = 10
@@ -126,11 +133,10 @@ def run(epochs=EPOCHS):
     return {**header, "epochs": epochs, "rows": rows}
 
 
-def run_small(
-    datasets=tuple(SMALL_DATA), ks=SMALL_KS, kinds=SMALL_KINDS, average_decay=None
-):
-    """Fit every kind with its defaults (`average_decay`, if not None, set too)
-    on small data; return a JSON-ready record."""
+def run_small(datasets=tuple(SMALL_DATA), ks=SMALL_KS, kinds=SMALL_KINDS, params=None):
+    """Fit every kind with its defaults (and `params`, a dict, if given) on
+    small data; return a JSON-ready record."""
+    params = params or {}
     header = record_header("defaults_small", seed=SEED)
     rows = []
     for dataset in datasets:
@@ -149,8 +155,7 @@ def run_small(
                     image_shape=data["image_shape"],
                     random_state=SEED,
                 )
-                if average_decay is not None:
-                    estimator.set_params(average_decay=average_decay)
+                estimator.set_params(**params)
                 seconds, _ = fit_quietly(estimator, X)
                 X_rec = estimator.inverse_transform(estimator.transform(X_test))
                 rows.append(
@@ -173,7 +178,9 @@ def run_small(
     return {
         **header,
         "fit_seconds_goal": SMALL_FIT_SECONDS,
-        "average_decay": average_decay,
+        "params": params,
+        # Read by table_averaged: set in every record since averaging.
+        "average_decay": params.get("average_decay"),
         "rows": rows,
     }
 
@@ -235,7 +242,25 @@ def table_averaged(last, defaults):
         f"`{defaults['command']}` ({defaults['created'][:10]}, commit "
         f"{defaults['commit']}), one thread."
     )
-    return intro + "\n\n" + _averaging_table(last["rows"], defaults["rows"])
+    return intro + "\n\n" + _comparison_table(last["rows"], defaults["rows"])
+
+
+def table_stopping(plateau, defaults):
+    """Markdown table: each kind's error against PCA's stopping on a plateau
+    of the training loss (``early_stopping=False``) and with the defaults
+    (``"auto"``), from the two small-data records."""
+    intro = (
+        "Test MSE as a multiple of PCA's and fit seconds: every row trained on "
+        "until the training loss plateaus (`early_stopping=False`), then with "
+        'the defaults (`early_stopping="auto"`: on the Fashion-MNIST subset, '
+        "a tenth of the rows held out, stopping when the averaged weights' "
+        f"error on them stops falling). Runs: `{plateau['command']}` "
+        f"({plateau['created'][:10]}, commit {plateau['commit']}) and "
+        f"`{defaults['command']}` ({defaults['created'][:10]}, commit "
+        f"{defaults['commit']}), {defaults['hardware']['threads']} threads."
+    )
+    table = _comparison_table(plateau["rows"], defaults["rows"], "with early stopping")
+    return intro + "\n\n" + table
 
 
 def table_large(record):
@@ -254,14 +279,14 @@ def table_large(record):
         f"({record['created'][:10]}, commit {record['commit']}, "
         f"{record['hardware']['threads']} threads)."
     )
-    return intro + "\n\n" + _averaging_table(last, averaged)
+    return intro + "\n\n" + _comparison_table(last, averaged)
 
 
-def _averaging_table(last, averaged):
+def _comparison_table(before, after, change="with the average"):
     """Markdown table: each (data, kind, k)'s error against PCA's in the rows
-    `last` (on the last weights), then in `averaged`; how many are lower."""
-    base = {(r["data"], r["model"], r["k"]): r for r in last}
-    rows = [r for r in averaged if (r["data"], r["model"], r["k"]) in base]
+    `before`, then in `after` (`change`); how many are lower."""
+    base = {(r["data"], r["model"], r["k"]): r for r in before}
+    rows = [r for r in after if (r["data"], r["model"], r["k"]) in base]
     ks = sorted({r["k"] for r in rows})
     cells = {(r["data"], r["model"], r["k"]): r for r in rows}
     lines = [
@@ -283,7 +308,7 @@ def _averaging_table(last, averaged):
                 f"({old['fit_seconds']:.0f} / {new['fit_seconds']:.0f} s) "
             )
         lines.append(line + "|")
-    lines += ["", f"Lower with the average in {better} of {len(rows)} fits."]
+    lines += ["", f"Lower {change} in {better} of {len(rows)} fits."]
     return "\n".join(lines)
 
 
@@ -367,7 +392,12 @@ def main():
         action="store_true",
         help="with --part small: average_decay=0, end on the last weights",
     )
-    add_threads_argument(parser, help="with --part large: torch and BLAS threads")
+    parser.add_argument(
+        "--plateau",
+        action="store_true",
+        help="with --part small: early_stopping=False, stop on a plateau",
+    )
+    add_threads_argument(parser, help="with --part small or large: torch threads")
     parser.add_argument("--out", type=Path, help="default: docs/results/defaults*.json")
     parser.add_argument("--table", type=Path, help="print the table of a JSON file")
     args = parser.parse_args()
@@ -382,13 +412,16 @@ def main():
         use_threads(args.threads)
         record, render = run_large(), table_large
     elif args.part == "small":
-        use_threads(1)
-        average_decay = 0.0 if args.last_weights else None
-        record = run_small(tuple(args.datasets), average_decay=average_decay)
+        use_threads(args.threads)
+        params = {"average_decay": 0.0} if args.last_weights else {}
+        if args.plateau:
+            params["early_stopping"] = False
+        record = run_small(tuple(args.datasets), params=params)
         render = table_small
     else:
         record, render = run(args.epochs), table
-    small = OUT_LAST if args.last_weights else OUT_SMALL
+    small = OUT_PLATEAU if args.plateau else OUT_SMALL
+    small = OUT_LAST if args.last_weights else small
     out = args.out or {"small": small, "large": OUT_LARGE}.get(args.part, OUT)
     out.write_text(json.dumps(record, indent=1) + "\n")
     print(render(record))

@@ -163,15 +163,17 @@ def make_estimator(model, n_components, *, max_iter, image_shape, random_state=0
     """Build `model` with its default parameters for a code of `n_components`.
 
     Only the code size, the epoch budget `max_iter` (autoencoders; None keeps
-    the default) and the seed are set, and for ``"ConvAutoencoder"`` the conv
-    network on images of `image_shape`: every other parameter keeps its
-    default.
+    the default, else every row is trained on for that many epochs:
+    ``early_stopping=False``) and the seed are set, and for
+    ``"ConvAutoencoder"`` the conv network on images of `image_shape`: every
+    other parameter keeps its default.
     """
     if model == "PCA":
         return PCA(n_components=n_components, random_state=random_state)
     params = {"random_state": random_state}
     if max_iter is not None:
-        params["max_iter"] = max_iter
+        # An epoch budget: every row is trained on for all of it.
+        params.update(max_iter=max_iter, early_stopping=False)
     if model == "ConvAutoencoder":
         model = "AutoencoderTransformer"
         params.update(network="conv", image_shape=image_shape)

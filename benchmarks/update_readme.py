@@ -85,8 +85,12 @@ PAGES = {
             _first(bench_defaults.table_small),
         ),
         "defaults_averaged": (
-            ("defaults_small_last_weights.json", "defaults_small.json"),
+            ("defaults_small_last_weights.json", "defaults_small_averaged.json"),
             lambda records: bench_defaults.table_averaged(*records),
+        ),
+        "defaults_stopping": (
+            ("defaults_small_plateau.json", "defaults_small.json"),
+            lambda records: bench_defaults.table_stopping(*records),
         ),
         "defaults_large": (
             ("defaults_large.json",),

@@ -13,7 +13,7 @@ import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from skae._autoencoder_base import _BaseAutoencoder
+from skae._autoencoder_base import _BaseAutoencoder, is_large
 from skae._categories import (
     categorical_mask,
     decode_categories,
@@ -41,15 +41,14 @@ FILL_ROWS, FILL_STEPS = 2_000, 30
 FILL_ROWS_WIDE, FILL_STEPS_WIDE = 1_000, 5
 FILL_WORK = FILL_ROWS * FILL_STEPS * 256 * 64**2
 
-# What "auto" early stopping and patience mean: data of at least this many
-# values (rows times features) hold out validation rows and stop
-# AUTO_PATIENCE[True] epochs after the error of filling in their hidden
-# values stopped improving; smaller data train on every row and stop on a
-# plateau of the training loss, after AUTO_PATIENCE[False] epochs. An epoch
-# of a million values is tens of optimizer steps and its validation loss is
-# smooth; on a few hundred rows, an epoch is one or two steps and its losses
-# are noisy (see n_iter_no_change).
-LARGE_DATA_VALUES = 1_000_000
+# What "auto" patience means: large data (see the base's LARGE_DATA_VALUES)
+# hold out validation rows and stop AUTO_PATIENCE[True] epochs after the error
+# of filling in their hidden values stopped improving; smaller data train on
+# every row and stop on a plateau of the training loss, after
+# AUTO_PATIENCE[False] epochs. An epoch of a million values is tens of
+# optimizer steps and its validation loss is smooth; on a few hundred rows,
+# an epoch is one or two steps and its losses are noisy (see
+# n_iter_no_change).
 AUTO_PATIENCE = {True: 3, False: 30}
 
 
@@ -485,7 +484,6 @@ class AutoencoderImputer(_BaseAutoencoder):
     n_components: int = 64
     _: KW_ONLY
     max_iter: int = 300
-    early_stopping: Any = "auto"
     n_iter_no_change: Any = "auto"
     missing_values: float = np.nan
     categorical_features: Any = "from_dtype"
@@ -498,7 +496,6 @@ class AutoencoderImputer(_BaseAutoencoder):
 
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
-        "early_stopping": ["boolean", StrOptions({"auto"})],
         "n_iter_no_change": [
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
@@ -755,33 +752,19 @@ class AutoencoderImputer(_BaseAutoencoder):
         plain_module(self.net_).validation_mask_fraction = self.mask_fraction
 
     def _settle_auto_params(self, X, *, partial):
-        """Settle "auto" early stopping and patience from the size of `X`
-        (see `LARGE_DATA_VALUES`); a warm start keeps the first fit's early
-        stopping, which its network's held-out rows were drawn for."""
-        large = X.shape[0] * X.shape[1] >= LARGE_DATA_VALUES
-        early_stopping = self.early_stopping
-        if hasattr(self, "net_") and (partial or self.warm_start):
-            early_stopping = self._stopping()[0]
-            if partial and early_stopping:
-                raise ValueError(
-                    "partial_fit does not support early stopping, and this "
-                    "network was fitted with it (early_stopping='auto' holds "
-                    f"out rows on data of {LARGE_DATA_VALUES:,} values or "
-                    "more). Fit it with early_stopping=False to continue it "
-                    "with partial_fit."
-                )
-        elif early_stopping == "auto":
-            early_stopping = large and not partial and self.mask_fraction > 0
-        self.do_early_stopping_ = bool(early_stopping)
+        """Settle "auto" early stopping (see the base class) and patience
+        from the size of `X`."""
+        super()._settle_auto_params(X, partial=partial)
         patience = self.n_iter_no_change
-        self._patience = AUTO_PATIENCE[large] if patience == "auto" else patience
+        self._patience = AUTO_PATIENCE[is_large(X)] if patience == "auto" else patience
+
+    def _can_stop_early(self):
+        """Early stopping scores the filling in of hidden validation values."""
+        return self.mask_fraction > 0
 
     def _stopping(self):
         """This training call's early stopping and patience, as settled."""
-        early_stopping = getattr(self, "do_early_stopping_", None)
-        if early_stopping is None:  # loaded from a file that predates it
-            scores = getattr(self, "validation_scores_", None)
-            early_stopping = scores is not None or self.early_stopping is True
+        early_stopping = super()._stopping()[0]
         return early_stopping, getattr(self, "_patience", AUTO_PATIENCE[False])
 
     def _unit_range_needed(self):

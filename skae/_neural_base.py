@@ -162,6 +162,11 @@ class _BaseNeuralEstimator(BaseEstimator):
         `early_stopping` and `n_iter_no_change` parameters)."""
         return self.early_stopping, self.n_iter_no_change
 
+    def _keeps_best(self):
+        """Seam: whether early stopping ends on the best epoch's weights
+        (rather than on those the last epoch leaves)."""
+        return self._stopping()[0]
+
     def _make_net(self, module, *, loss, n_features, device, callbacks=(), **options):
         """Build the (uninitialised) skorch net that trains `module` with `loss`."""
         early_stopping, patience = self._stopping()
@@ -175,7 +180,7 @@ class _BaseNeuralEstimator(BaseEstimator):
                     monitor="valid_loss" if early_stopping else "train_loss",
                     patience=patience,
                     tol=self.tol,
-                    load_best=early_stopping,
+                    load_best=self._keeps_best(),
                     verbose=self.verbose,
                 ),
             ),
@@ -273,6 +278,7 @@ class _BaseNeuralEstimator(BaseEstimator):
         early_stopping = dict(net.callbacks_)["early_stopping"]
         early_stopping.patience = self._stopping()[1]
         early_stopping.tol = self.tol
+        early_stopping.load_best = self._keeps_best()
 
     def _init_module(self, X):
         """Hook: set the freshly initialised module's weights from `X`."""

@@ -1064,7 +1064,8 @@ def _read(
     history = json.loads(archive.read(folder + HISTORY_FILE))
     tensors = _read_weights(archive, folder)
     groups = fitted.pop("optimizer_param_groups")
-    stops_early = estimator.early_stopping  # a kind's "auto" may be either
+    # "auto" may be either: what the fit settled, where the file says.
+    stops_early = fitted.get("do_early_stopping_", estimator.early_stopping)
     if (
         stops_early != "auto"
         and (fitted.get("validation_scores_") is not None) != stops_early

@@ -81,15 +81,20 @@ class SparseAutoencoder(_BaseReconstructionAutoencoder):
         :class:`~sklearn.neural_network.MLPRegressor`. Training stops sooner
         when the loss stops improving (see `tol` and `n_iter_no_change`).
 
-    early_stopping : bool, default=False
-        Whether to hold out `validation_fraction` of the training data and
-        stop when its reconstruction loss stops improving, restoring the best
-        weights seen (with `warm_start`, over all fits). `partial_fit` does
-        not support it.
+    early_stopping : bool or "auto", default="auto"
+        Whether to hold out `validation_fraction` of the training data and stop
+        when its reconstruction loss stops improving. The loss is that of the
+        average of the weights (see `average_decay`), which training ends on;
+        with ``average_decay=0``, of the current weights, and the best epoch's
+        are restored (with `warm_start`, over all fits). ``"auto"`` holds out
+        rows in `fit` on data of at least 1,000,000 values (rows times
+        features), where the held-out error stops falling long before the
+        training loss does; see :ref:`early-stopping`. `do_early_stopping_`
+        says what it did. `partial_fit` does not support it.
 
     validation_fraction : float, default=0.1
-        Proportion of the training data held out for early stopping. Only
-        used if `early_stopping` is True.
+        Proportion of the training data held out for early stopping. Only used
+        with early stopping.
 
     n_iter_no_change : int, default=10
         Number of epochs without an improvement of at least `tol` before
@@ -192,8 +197,7 @@ class SparseAutoencoder(_BaseReconstructionAutoencoder):
     average_decay : float, default=0.99
         Training ends on an exponential moving average of the weights over
         about the last ``1 / (1 - average_decay)`` steps, not on the last
-        weights (which 0 keeps); not used with `early_stopping`. See
-        :ref:`weight-averaging`.
+        weights (which 0 keeps). See :ref:`weight-averaging`.
 
     warm_start : bool, default=False
         When True, a further call to `fit` continues training the current
@@ -267,9 +271,13 @@ class SparseAutoencoder(_BaseReconstructionAutoencoder):
     loss_curve_ : list of float
         Training loss at the end of each epoch (including any penalty).
 
+    do_early_stopping_ : bool
+        Whether the last training call held out rows and stopped early (see
+        `early_stopping`).
+
     validation_scores_ : list of float or None
         Negative validation reconstruction error at each epoch when
-        `early_stopping` is True, else None.
+        early stopping, else None.
 
     best_validation_score_ : float or None
         Best of `validation_scores_`, else None.

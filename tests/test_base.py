@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import io
+import math
 import pickle
 import random
 import warnings
@@ -163,11 +164,13 @@ def test_warm_start_with_early_stopping_ends_on_the_best_of_all_fits(
     Estimator, X_lowrank
 ):
     """Check that a warm-started fit that never improves restores the first
-    fit's best weights, which best_loss_ describes (as in MLP)."""
+    fit's best weights, which best_loss_ describes (as in MLP), when training
+    does not end on an average."""
     ae = _fit(
         Estimator,
         X_lowrank,
         early_stopping=True,
+        average_decay=0,
         warm_start=True,
         callbacks=[_WorsenFromEpoch(PARAMS["max_iter"] + 1)],
     )
@@ -630,12 +633,32 @@ def test_average_decay_keeps_the_fast_epoch_path(X_lowrank):
     assert not ae.net_._acts_on("on_batch_begin", "on_batch_end")
 
 
-def test_average_decay_leaves_early_stopping_its_best_weights(X_lowrank):
-    """Check that under early stopping the best epoch's weights are kept."""
-    params = {"early_stopping": True, "max_iter": 8}
-    averaged = _fit(AutoencoderTransformer, X_lowrank, average_decay=0.9, **params)
-    last = _fit(AutoencoderTransformer, X_lowrank, average_decay=0, **params)
-    assert_array_equal(averaged.transform(X_lowrank), last.transform(X_lowrank))
+@pytest.mark.parametrize("average_decay", [0.9, 0])
+def test_early_stopping_validates_the_weights_training_ends_on(
+    average_decay, X_lowrank
+):
+    """Check that under early stopping the validation loss is that of the
+    average of the weights, which training ends on; without averaging, that
+    of the current weights, and the best epoch's are kept."""
+    ae = _fit(
+        AutoencoderTransformer,
+        X_lowrank,
+        early_stopping=True,
+        average_decay=average_decay,
+        max_iter=8,
+        callbacks=[_WorsenFromEpoch(6)],
+    )
+    # The rows validation_split holds out.
+    n_valid = math.ceil(ae.validation_fraction * len(X_lowrank))
+    order = np.random.RandomState(ae._seed).permutation(len(X_lowrank))
+    X_valid = X_lowrank[np.sort(order[:n_valid])]
+    losses = [row["valid_loss"] for row in ae.net_.history]
+    ends_on = losses[-1]
+    if not average_decay:
+        ends_on = min(losses)
+        assert ends_on < losses[-1]  # else this checks nothing
+    error = np.mean((ae.inverse_transform(ae.transform(X_valid)) - X_valid) ** 2)
+    assert_allclose(error, ends_on, rtol=1e-5)
 
 
 def test_average_decay_applies_to_each_warm_started_call(X_lowrank):

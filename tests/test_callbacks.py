@@ -78,9 +78,10 @@ def _assert_same_model(estimator, reference, X):
     [
         {},  # the defaults: training ends on the average of the weights
         {"average_decay": 0},  # on the last weights
-        {"early_stopping": True},  # on the best epoch's weights
+        {"early_stopping": True},  # on the average, validated
+        {"early_stopping": True, "average_decay": 0},  # on the best epoch's
     ],
-    ids=["averaged", "last-weights", "early-stopping"],
+    ids=["averaged", "last-weights", "early-stopping", "early-stopping-best"],
 )
 @pytest.mark.parametrize(
     "Estimator", [*AUTOENCODERS, AutoencoderImputer], ids=lambda cls: cls.__name__
@@ -91,8 +92,8 @@ def test_checkpoint_then_resume_equals_the_uninterrupted_fit(
     """Check that a fit killed after a checkpoint, loaded and fitted on with
     warm_start for the epochs left, ends on the uninterrupted fit's model."""
     params = {**PARAMS, "early_stopping": False, **setting}
-    early_stopping = params["early_stopping"]
-    averaged = not early_stopping and Estimator(**params).average_decay > 0
+    averaged = Estimator(**params).average_decay > 0
+    keeps_best = params["early_stopping"] and not averaged
     whole = Estimator(**params).fit(X_lowrank)
     # Killed at the last odd epoch before the whole fit ends: the last
     # checkpoint (every 2 epochs) is the one before, mid-training.
@@ -120,7 +121,7 @@ def test_checkpoint_then_resume_equals_the_uninterrupted_fit(
     # differ, are kept to train on from.
     assert ("weight_average_updates" in resume) == averaged
     best = checkpoint.n_iter_
-    if early_stopping:
+    if keeps_best:
         best = int(np.argmax(checkpoint.validation_scores_)) + 1
     assert has_current_weights == (averaged or best != checkpoint.n_iter_)
     # Saved again before it trains, it still resumes.
@@ -176,7 +177,8 @@ def test_checkpoint_monitor_saves_the_best_epochs_only(X_lowrank, tmp_path):
     """Check that monitor='valid_loss_best' writes the epochs of a new lowest
     validation loss, and nothing when training ends."""
     path = tmp_path / "best.skae"
-    params = {**PARAMS, "early_stopping": True, "max_iter": 6}
+    # Ending on the best epoch's weights, not on the last average.
+    params = {**PARAMS, "early_stopping": True, "average_decay": 0, "max_iter": 6}
     estimator = AutoencoderTransformer(
         **params, callbacks=[Checkpoint(path, monitor="valid_loss_best")]
     ).fit(X_lowrank)

@@ -240,6 +240,7 @@ def test_sigterm_stops_fit_as_ctrl_c_does(early_stopping, X_lowrank):
     puts the default action back."""
     _skip_unless_sigterm_is_ours_to_handle()
     params = {**FAST_PARAMS, "max_iter": 10, "early_stopping": early_stopping}
+    params["average_decay"] = 0  # ending on the best epoch's weights
     estimator = AutoencoderTransformer(**params, callbacks=[SendSigterm(3)])
     kept = "the weights of its best epoch" if early_stopping else "the weights it"
     message = f"SIGTERM after 3 of the 10 .* keeps {kept}.* warm_start=True"
@@ -327,8 +328,9 @@ def test_keyboard_interrupt_mid_epoch_keeps_whole_epochs(Interrupt, X_lowrank):
 
 
 def test_keyboard_interrupt_mid_epoch_restores_the_best_weights(X_lowrank):
-    """Check that Ctrl-C under early stopping ends on the best epoch's weights."""
-    params = {**FAST_PARAMS, "max_iter": 10, "early_stopping": True}
+    """Check that Ctrl-C under early stopping without averaging ends on the
+    best epoch's weights."""
+    params = {**FAST_PARAMS, "max_iter": 10, "early_stopping": True, "average_decay": 0}
     # 180 training rows in batches of 32: step 14 is in the third epoch.
     estimator = AutoencoderTransformer(**params, callbacks=[InterruptOnGradients(14)])
     with pytest.warns(UserWarning, match="keeps the weights of its best epoch so far"):

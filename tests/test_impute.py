@@ -337,7 +337,7 @@ def test_impute_auto_early_stopping_follows_the_data_size(low_rank, monkeypatch)
         small.fit(X_missing)
     assert not small.do_early_stopping_ and small.validation_scores_ is None
     assert dict(small.net_.callbacks_)["early_stopping"].patience == 30
-    monkeypatch.setattr(skae._impute, "LARGE_DATA_VALUES", X_missing.size)
+    monkeypatch.setattr(skae._autoencoder_base, "LARGE_DATA_VALUES", X_missing.size)
     large = AutoencoderImputer(4, max_iter=2, **PARAMS).fit(X_missing)
     assert large.do_early_stopping_ and len(large.validation_scores_) == 2
     assert dict(large.net_.callbacks_)["early_stopping"].patience == 3

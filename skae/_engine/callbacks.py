@@ -3,7 +3,9 @@ the epoch loss."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import torch
 from skorch import NeuralNet
@@ -250,9 +252,11 @@ class WeightAverage(Callback):
     ``min(decay, (1 + t) / (10 + t))``, as TensorFlow's
     ``ExponentialMovingAverage`` with ``num_updates``: a short training call
     averages over about its last tenth of steps instead of keeping its first
-    weights in the average. The last weights are kept instead with `decay`
-    0, under early stopping with ``load_best`` (the best epoch's weights are
-    kept) and when an error ends training. The average is updated from an
+    weights in the average. Validation epochs score the average
+    (:meth:`validation_weights`), so that early stopping stops on its loss.
+    The last weights are kept instead with `decay` 0, under early stopping
+    with ``load_best`` (the best epoch's weights are kept) and when an error
+    ends training. The average is updated from an
     optimizer step hook rather than skorch's ``on_batch_end``, so that epochs
     keep the net's fast path (no per-batch notifications, no per-batch copy
     of the loss to the host).
@@ -309,6 +313,22 @@ class WeightAverage(Callback):
         # What get_ema_multi_avg_fn(decay) computes, without building a
         # closure for each step's decay: this runs after every step.
         torch._foreach_lerp_(self._averaged, weights, 1 - decay)
+
+    @contextlib.contextmanager
+    def validation_weights(self, net: NeuralNet) -> Iterator[None]:
+        """Validate the average: hold it in the module meanwhile (the net's
+        seam, see :meth:`~skae._engine.net.Net.run_single_epoch`)."""
+        if self._handle is None or self._averaged is None:
+            yield
+            return
+        with torch.no_grad():
+            current = [weights.detach().clone() for weights in self._weights]
+            torch._foreach_copy_(self._weights, self._averaged)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_(self._weights, current)
 
     @torch.no_grad()
     def on_train_end(self, net, **kwargs):

@@ -212,7 +212,21 @@ class Net(NeuralNet):
             del self.history[-1]
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        """Run one training or validation epoch (see skorch's docstring)."""
+        """Run one training or validation epoch (see skorch's docstring).
+
+        A callback with a ``validation_weights(net)`` context manager (the
+        weight average) puts the weights to validate in the module for the
+        validation epoch.
+        """
+        with contextlib.ExitStack() as weights:
+            if not training and iterator is not None:
+                for _, callback in self.callbacks_:
+                    if hasattr(callback, "validation_weights"):
+                        weights.enter_context(callback.validation_weights(self))
+            self._run_epoch(iterator, training, prefix, step_fn, **fit_params)
+
+    def _run_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """Run an epoch; without batch notifications when nothing acts on them."""
         if iterator is None or self._acts_on("on_batch_begin", "on_batch_end"):
             super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
             return

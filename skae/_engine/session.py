@@ -47,7 +47,8 @@ class TrainingCall:
             return
         estimator = self.estimator
         cause = "SIGTERM" if self.terminated else "KeyboardInterrupt (Ctrl-C)"
-        if estimator.early_stopping and estimator.best_loss_ is not None:
+        keeps_best = dict(estimator.net_.callbacks_)["early_stopping"].load_best
+        if keeps_best and estimator.best_loss_ is not None:
             history = estimator.net_.history
             best = min(history, key=lambda row: row["valid_loss"])["epoch"]
             kept = (
