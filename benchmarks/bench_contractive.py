@@ -199,7 +199,12 @@ def make_estimator(model, n_components, *, weight=None, max_iter,
     """
     if model == "PCA":
         return PCA(n_components, random_state=random_state)
-    params = {"max_iter": max_iter, "random_state": random_state}
+    # An epoch budget: every row trains for all of it.
+    params = {
+        "max_iter": max_iter,
+        "early_stopping": False,
+        "random_state": random_state,
+    }
     if model == "ContractiveAutoencoder" and weight is not None:
         params["contraction_weight"] = weight
     return getattr(skae, model)(n_components, **params)

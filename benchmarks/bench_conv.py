@@ -155,6 +155,7 @@ def make_estimator(model, n_components, *, budget, cosine=COSINE, params=None):
         # and tol=0 stops only a run that no longer improves at all.
         max_iter=1000,
         tol=0.0,
+        early_stopping=False,  # every row trains for the whole budget
         callbacks=[("budget", TimeBudget(budget, cosine=cosine))],
         random_state=SEED,
     )

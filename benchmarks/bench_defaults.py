@@ -308,7 +308,9 @@ def _comparison_table(before, after, change="with the average"):
                 f"({old['fit_seconds']:.0f} / {new['fit_seconds']:.0f} s) "
             )
         lines.append(line + "|")
-    lines += ["", f"Lower {change} in {better} of {len(rows)} fits."]
+    same = sum(cells[key]["mse_vs_pca"] == base[key]["mse_vs_pca"] for key in cells)
+    unchanged = f"; {same} the same both ways" if same else ""
+    lines += ["", f"Lower {change} in {better} of {len(rows)} fits{unchanged}."]
     return "\n".join(lines)
 
 

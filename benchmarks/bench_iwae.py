@@ -184,6 +184,7 @@ def make_estimator(
             n_components,
             likelihood="bernoulli",
             max_iter=max_iter,
+            early_stopping=False,  # the defaults variational.json ran
             random_state=random_state,
         )
     return skae.VariationalAutoencoder(
@@ -192,6 +193,7 @@ def make_estimator(
         importance_samples=importance_samples,
         max_iter=MAX_ITER,
         tol=0.0,
+        early_stopping=False,  # the budget ends training: every row trains
         callbacks=[TimeBudget(budget, cosine=True)],
         random_state=random_state,
     )

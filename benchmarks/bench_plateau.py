@@ -155,6 +155,7 @@ def make_estimator(model, n_components, *, max_iter, X_test, random_state=SEED):
         max_iter=max_iter,
         tol=0.0,
         n_iter_no_change=max_iter,
+        early_stopping=False,
         random_state=random_state,
         callbacks=[("test_error", TestError(X_test))],
     )

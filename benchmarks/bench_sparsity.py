@@ -80,11 +80,14 @@ def make_estimator(model, n_components, *, weight=None, sparsity=None, max_iter,
     """
     if model == "PCA":
         return PCA(n_components, random_state=random_state)
+    # An epoch budget: every row trains for all of it.
+    params = {
+        "max_iter": max_iter,
+        "early_stopping": False,
+        "random_state": random_state,
+    }
     if model == "AutoencoderTransformer":
-        return skae.AutoencoderTransformer(
-            n_components, max_iter=max_iter, random_state=random_state
-        )
-    params = {"max_iter": max_iter, "random_state": random_state}
+        return skae.AutoencoderTransformer(n_components, **params)
     if weight is not None:
         params["sparsity_weight"] = weight
     if sparsity is not None:

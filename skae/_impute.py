@@ -111,9 +111,11 @@ class AutoencoderImputer(_BaseAutoencoder):
     early_stopping : bool or "auto", default="auto"
         Whether to hold out `validation_fraction` of the training rows and
         stop when the error of filling in their hidden values (see
-        `mask_fraction`) stops improving, restoring the best weights seen.
-        ``"auto"`` does so in `fit` on data of at least 1,000,000 values
-        (rows times features), as
+        `mask_fraction`) stops improving: the error of the averaged weights
+        (see `average_decay`), which training ends on; with
+        ``average_decay=0``, of the current weights, and the best epoch's are
+        restored. ``"auto"`` does so in `fit` on data of at least 1,000,000
+        values (rows times features), as every autoencoder does and as
         :class:`~sklearn.ensemble.HistGradientBoostingRegressor`'s ``"auto"``
         does on large data: there the training loss goes on falling as the
         network learns the training rows long after the filled values stopped
@@ -448,8 +450,8 @@ class AutoencoderImputer(_BaseAutoencoder):
 
     Early stopping (``early_stopping=True``, with a patience such as
     ``n_iter_no_change=50``) usually fills in better than the plateau rule on
-    small tables too: it keeps the weights that filled in held-out values
-    best, where the training loss goes on falling as the network learns the
+    small tables too: it stops when held-out values are filled in best,
+    where the training loss goes on falling as the network learns the
     training rows. ``"auto"`` leaves it off on data of fewer than 1,000,000
     values, where it holds out a tenth of few rows and its patience costs
     more epochs than the plateau rule's.

@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from skorch.callbacks import Callback
 
+import skae
 from skae import AutoencoderImputer, AutoencoderTransformer
 from tests.conftest import FAST_PARAMS
 
@@ -180,6 +181,25 @@ def test_warm_start_with_early_stopping_ends_on_the_best_of_all_fits(
     assert max(ae.validation_scores_[PARAMS["max_iter"] :]) < -best_loss
     assert ae.best_loss_ == best_loss
     assert_array_equal(ae.transform(X_lowrank), Z)
+
+
+def test_auto_early_stopping_follows_the_data_size(Estimator, X_lowrank, monkeypatch):
+    """Check that early_stopping="auto" holds out rows on data of at least
+    LARGE_DATA_VALUES values, trains on every row below that and in
+    partial_fit, and that a warm start keeps the first fit's choice."""
+    small = _fit(Estimator, X_lowrank)
+    assert small.early_stopping == "auto"
+    assert not small.do_early_stopping_ and small.validation_scores_ is None
+    monkeypatch.setattr(skae._autoencoder_base, "LARGE_DATA_VALUES", X_lowrank.size)
+    large = _fit(Estimator, X_lowrank, warm_start=True)
+    assert large.do_early_stopping_
+    assert len(large.validation_scores_) == large.n_iter_ == PARAMS["max_iter"]
+    large.fit(X_lowrank[:-1])  # fewer values now: the network's held-out rows stay
+    assert large.do_early_stopping_
+    assert len(large.validation_scores_) == 2 * PARAMS["max_iter"]
+    assert not _fit(Estimator, X_lowrank, early_stopping=False).do_early_stopping_
+    partial = Estimator(**PARAMS).partial_fit(X_lowrank)
+    assert not partial.do_early_stopping_ and partial.validation_scores_ is None
 
 
 def test_partial_fit_refuses_early_stopping(Estimator, X_lowrank):
