@@ -232,6 +232,10 @@ def _markers(page, name):
     return re.compile(pattern, re.DOTALL), "<!-- {} -->"
 
 
+# Blocks that show one part of a record only: {block: {file: part}}. The note
+# on runs that predate averaging looks at that part's run alone.
+_PARTS_SHOWN = {"headline": {"conv.json": "results"}}
+
 # Blocks that set runs ending on the last weights beside runs ending on their
 # average on purpose, and say so themselves.
 _COMPARES_AVERAGING = {"defaults_averaged"}
@@ -265,7 +269,14 @@ def render_blocks(text, page="README.md"):
         records = [json.loads(path.read_text()) for path in paths]
         body = renderer(records).rstrip()
         if name not in _COMPARES_AVERAGING:
-            note = report.averaging_note(records)
+            parts = _PARTS_SHOWN.get(name, {})
+            shown = [
+                {parts[filename]: record[parts[filename]]}
+                if filename in parts
+                else record
+                for filename, record in zip(filenames, records, strict=True)
+            ]
+            note = report.averaging_note(shown)
             body += f"\n\n{note}" if note else ""
         pattern, comment = _markers(page, name)
         if page.endswith(".rst"):

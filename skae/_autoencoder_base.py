@@ -47,9 +47,9 @@ MAX_ABS_VALUE = 1e15
 # error of the averaged weights on them stops improving; smaller data train on
 # every row and stop on a plateau of the training loss. On 10,000
 # Fashion-MNIST images (7,840,000 values) the conv network's held-out error
-# rises again while its training loss goes on falling, and early stopping
-# ends its fits three to five times sooner and, at k=8 and 32, lower; the MLP
-# kinds end twice as soon, a few percent higher for the rows held out
+# rises again while its training loss goes on falling: at k=8 and 32 early
+# stopping ends its fits three to five times sooner, and lower; the MLP kinds
+# end up to twice as soon, a few percent higher for the rows held out
 # (docs/benchmarks.rst, "Stopping"). On digits (86,208 values) holding out a
 # tenth of the rows costs more than the plateau rule's extra epochs.
 LARGE_DATA_VALUES = 1_000_000

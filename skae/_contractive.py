@@ -65,14 +65,9 @@ class ContractiveAutoencoder(_BaseReconstructionAutoencoder):
 
     early_stopping : bool or "auto", default="auto"
         Whether to hold out `validation_fraction` of the training data and stop
-        when its reconstruction loss stops improving. The loss is that of the
-        average of the weights (see `average_decay`), which training ends on;
-        with ``average_decay=0``, of the current weights, and the best epoch's
-        are restored (with `warm_start`, over all fits). ``"auto"`` holds out
-        rows in `fit` on data of at least 1,000,000 values (rows times
-        features), where the held-out error stops falling long before the
-        training loss does; see :ref:`early-stopping`. `do_early_stopping_`
-        says what it did. `partial_fit` does not support it.
+        when the reconstruction loss of the averaged weights on it stops
+        improving. ``"auto"`` does so in `fit` on data of at least 1,000,000
+        values (rows times features). See :ref:`early-stopping`.
 
     validation_fraction : float, default=0.1
         Proportion of the training data held out for early stopping. Only used

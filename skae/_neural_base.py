@@ -315,7 +315,8 @@ class _BaseNeuralEstimator(BaseEstimator):
             self.validation_scores_ = [self._validation_score(row) for row in history]
             self.best_loss_ = None
             if len(history):
-                # The weights kept are those of the lowest validation loss.
+                # The lowest validation loss (whose weights early stopping
+                # keeps unless training ends on an average).
                 best = min(history, key=lambda row: row["valid_loss"])
                 self.best_loss_ = float(best["valid_loss"])
                 self.best_validation_score_ = self._validation_score(best)

@@ -111,8 +111,8 @@ class ResidualMLP(nn.Module):
 # knows the number of features. A few hundred training rows are few for a
 # network of this size: trained until its training error levels off, it
 # learns them by heart (the benchmark below measures how far). So
-# ``early_stopping=True`` holds 10% of them out and keeps the epoch with the
-# lowest error on those.
+# ``early_stopping=True`` holds 10% of them out and stops once the error on
+# those stops falling.
 
 autoencoder = skae.AutoencoderTransformer(
     n_components=4,

@@ -256,10 +256,9 @@ class WeightAverage(Callback):
     (:meth:`validation_weights`), so that early stopping stops on its loss.
     The last weights are kept instead with `decay` 0, under early stopping
     with ``load_best`` (the best epoch's weights are kept) and when an error
-    ends training. The average is updated from an
-    optimizer step hook rather than skorch's ``on_batch_end``, so that epochs
-    keep the net's fast path (no per-batch notifications, no per-batch copy
-    of the loss to the host).
+    ends training. The average is updated from an optimizer step hook rather
+    than skorch's ``on_batch_end``, so that epochs keep the net's fast path
+    (no per-batch notifications, no per-batch copy of the loss to the host).
 
     A model saved during a training call (a checkpoint) holds the average,
     the weights a call ending then would leave (:meth:`model_weights`), and

@@ -61,6 +61,8 @@ class TrainingCall:
                 f"the weights it reached: n_iter_={estimator.n_iter_} whole "
                 "epochs, and the updates of an epoch cut short, if any"
             )
+            if getattr(estimator, "average_decay", 0):
+                kept = f"the average of {kept}"
         advice = "Save it with skae.save"
         if "warm_start" in estimator.get_params(deep=False):
             advice = "Fit it again with warm_start=True to continue, or save it"

@@ -13,8 +13,8 @@ class TrainingHistoryDisplay:
 
     The training loss of each epoch, the validation loss when the model was
     trained with early stopping, and a vertical line at the best epoch: the
-    one of lowest validation loss, whose weights were kept, under early
-    stopping, else the one of lowest training loss (`best_loss_`). For
+    one of lowest validation loss under early stopping, else the one of
+    lowest training loss (`best_loss_`). For
     :class:`~skae.VariationalAutoencoder`, the two parts of its loss, the
     reconstruction term and the KL term, are drawn as well.
 
