@@ -30,8 +30,8 @@ from sklearn.model_selection import train_test_split
 from skae import SparseAutoencoder
 from skae.plotting import CodeActivationDisplay
 
-# Few epochs keep the example fast; the autoencoders warn that they could
-# train longer.
+# Early stopping ends each fit once the error on a held-out tenth of the
+# training images, that of the averaged weights, stops falling.
 
 X, _ = load_digits(return_X_y=True)
 X = X / 16  # pixel intensities are 0 to 16
@@ -47,7 +47,7 @@ for weight in weights:
         hidden_layer_sizes=(128,),
         output_activation="sigmoid",
         early_stopping=True,
-        max_iter=300,
+        max_iter=500,
         random_state=0,
     ).fit(X_train)
     Z = sae.transform(X_test)
