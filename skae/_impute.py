@@ -138,9 +138,9 @@ class AutoencoderImputer(_BaseAutoencoder):
         digits and on small tables stopped long before the filled values
         stopped improving. On larger data it is 3: an epoch is then tens of
         batches, and the validation loss of many held-out values is smooth
-        (on 6,000 Fashion-MNIST images, 3
-        epochs instead of 5 filled as well with the MLP and 3% worse with
-        ``image_shape``, in 10 to 30% less time).
+        (on 6,000 Fashion-MNIST images, 3 epochs instead of 5 filled as well
+        with the MLP and 3% worse with ``image_shape``, in 10 to 30% less
+        time).
 
     tol : float, default=1e-2
         Relative improvement of the monitored loss (validation loss with
@@ -231,8 +231,7 @@ class AutoencoderImputer(_BaseAutoencoder):
     average_decay : float, default=0.99
         Training ends on an exponential moving average of the weights over
         about the last ``1 / (1 - average_decay)`` steps, not on the last
-        weights (which 0 keeps); not used with `early_stopping`. See
-        :ref:`weight-averaging`.
+        weights (which 0 keeps). See :ref:`weight-averaging`.
 
     warm_start : bool, default=False
         When True, a further call to `fit` continues training the current

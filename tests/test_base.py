@@ -3,7 +3,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import io
-import math
 import pickle
 import random
 import warnings
@@ -28,6 +27,7 @@ from skorch.callbacks import Callback
 
 import skae
 from skae import AutoencoderImputer, AutoencoderTransformer
+from skae._engine.data import RowDataset, validation_split
 from tests.conftest import FAST_PARAMS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -668,10 +668,10 @@ def test_early_stopping_validates_the_weights_training_ends_on(
         max_iter=8,
         callbacks=[_WorsenFromEpoch(6)],
     )
-    # The rows validation_split holds out.
-    n_valid = math.ceil(ae.validation_fraction * len(X_lowrank))
-    order = np.random.RandomState(ae._seed).permutation(len(X_lowrank))
-    X_valid = X_lowrank[np.sort(order[:n_valid])]
+    _, valid = validation_split(
+        RowDataset(X_lowrank), fraction=ae.validation_fraction, seed=ae._seed
+    )
+    X_valid = X_lowrank[valid.indices]
     losses = [row["valid_loss"] for row in ae.net_.history]
     ends_on = losses[-1]
     if not average_decay:

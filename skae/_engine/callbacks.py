@@ -254,9 +254,9 @@ class WeightAverage(Callback):
     averages over about its last tenth of steps instead of keeping its first
     weights in the average. Validation epochs score the average
     (:meth:`validation_weights`), so that early stopping stops on its loss.
-    The last weights are kept instead with `decay` 0, under early stopping
-    with ``load_best`` (the best epoch's weights are kept) and when an error
-    ends training. The average is updated from an optimizer step hook rather
+    The last weights are kept instead with `decay` 0 (the estimator then has
+    early stopping keep its best epoch's weights) and when an error ends
+    training. The average is updated from an optimizer step hook rather
     than skorch's ``on_batch_end``, so that epochs keep the net's fast path
     (no per-batch notifications, no per-batch copy of the loss to the host).
 
@@ -284,10 +284,7 @@ class WeightAverage(Callback):
         resume, self._resume = self._resume, None
         self._averaged = None
         self._updates = 0
-        keeps_best = any(
-            getattr(callback, "load_best", False) for _, callback in net.callbacks_
-        )
-        if not self.decay or keeps_best:
+        if not self.decay:
             return
         self._names, self._weights = zip(
             *plain_module(net).named_parameters(), strict=True
